@@ -1,0 +1,40 @@
+"""One error family for everything that can go wrong when talking to a model."""
+
+from __future__ import annotations
+
+
+class LLMError(Exception):
+    """Base class; ``str(error)`` is a sentence a person can act on."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class LLMTimeout(LLMError):
+    """The model server did not answer in time (after the retries)."""
+
+
+class LLMUnavailable(LLMError):
+    """The model server could not be reached or kept failing (429/5xx) after the retries."""
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class LLMBadRequest(LLMError):
+    """The server refused the request (4xx other than 429); retrying would not help."""
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class StructuredOutputError(LLMError):
+    """The model's answers were not JSON matching the schema, in every attempt."""
+
+    def __init__(self, message: str, *, attempts: int, last_answer: str | None) -> None:
+        super().__init__(message)
+        self.attempts = attempts
+        self.last_answer = last_answer

@@ -1,0 +1,62 @@
+"""The graph engine: pure scoring of upgrade votes (DESIGN §4.4–4.6). No Django here.
+
+`build(votes, params)` turns a columnar `VoteTable` into edges, winners per context, bootstrap
+win probabilities and a sensitivity grid; `snapshot_document` renders a `GraphResult` as the
+snapshot JSON (`moralgraph/snapshot.schema.json`); `diff` compares two snapshots.
+"""
+
+from .build import (
+    Edge,
+    EdgeTable,
+    GraphResult,
+    RankedValue,
+    RunnerUp,
+    SensitivityCell,
+    Winner,
+    build,
+)
+from .rank import (
+    BROADLY_SUPPORTED,
+    CONTESTED,
+    SOME_SUPPORT,
+    SUPPORT_LABELS,
+    block_pagerank,
+    support_label,
+)
+from .snapshot import SCHEMA_VERSION, SCORING_VERSION, content_hash, diff, snapshot_document
+from .stats import beta_interval, beta_quantile, regularized_beta, summarise
+from .votes import CHOICES, NO_UPGRADE, NOT_SURE, UPGRADE, Mode, Params, VoteRow, VoteTable
+
+__all__ = [
+    "BROADLY_SUPPORTED",
+    "CHOICES",
+    "CONTESTED",
+    "NO_UPGRADE",
+    "NOT_SURE",
+    "SCHEMA_VERSION",
+    "SCORING_VERSION",
+    "SOME_SUPPORT",
+    "SUPPORT_LABELS",
+    "UPGRADE",
+    "Edge",
+    "EdgeTable",
+    "GraphResult",
+    "Mode",
+    "Params",
+    "RankedValue",
+    "RunnerUp",
+    "SensitivityCell",
+    "VoteRow",
+    "VoteTable",
+    "Winner",
+    "beta_interval",
+    "beta_quantile",
+    "block_pagerank",
+    "build",
+    "content_hash",
+    "diff",
+    "regularized_beta",
+    "snapshot_document",
+    "summarise",
+    "support_label",
+]

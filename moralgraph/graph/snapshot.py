@@ -1,0 +1,266 @@
+"""Snapshot documents (DESIGN §4.6), their content hash and their diff (pure)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from .build import GraphResult, RankedValue
+from .votes import Params, VoteTable
+
+SCHEMA_VERSION = 1
+# Bump whenever a change to the scoring code can change a result for the same votes and params.
+SCORING_VERSION = "2024.1"
+
+VALUE_FIELDS = (
+    "id",
+    "source_id",
+    "title",
+    "description",
+    "policies",
+    "instructions_short",
+    "instructions_detailed",
+    "status",
+)
+
+
+def content_hash(votes: VoteTable, params: Params, code_version: str = SCORING_VERSION) -> str:
+    """sha256 over the votes (as a multiset: independent of their order and of the order of the
+    contexts list), the parameters and the scoring code's version."""
+    digest = hashlib.sha256()
+    header = {
+        "scoring_version": SCORING_VERSION,
+        "code_version": code_version,
+        "params": params.as_dict(),
+    }
+    digest.update(json.dumps(header, sort_keys=True, separators=(",", ":")).encode())
+    used = np.unique(votes.context) if len(votes) else np.zeros(0, dtype=np.int32)
+    texts = sorted(votes.contexts[int(i)] for i in used)
+    digest.update(json.dumps(texts, separators=(",", ":")).encode())
+    rank_of = np.zeros(len(votes.contexts), dtype=np.int64)
+    for rank, text in enumerate(texts):
+        rank_of[votes.contexts.index(text)] = rank
+    rows = np.stack(
+        [
+            votes.participant,
+            votes.from_value,
+            votes.to_value,
+            rank_of[votes.context] if len(votes) else np.zeros(0, dtype=np.int64),
+            votes.choice.astype(np.int64),
+        ],
+        axis=1,
+    ).astype("<i8")
+    order = np.lexsort(rows.T[::-1])
+    digest.update(np.ascontiguousarray(rows[order]).tobytes())
+    return digest.hexdigest()
+
+
+def _value_entry(value: Mapping[str, Any]) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "id": int(value["id"]),
+        "source_id": value.get("source_id"),
+        "title": str(value.get("title", "")),
+        "description": str(value.get("description", "")),
+        "policies": [str(p) for p in value.get("policies", [])],
+    }
+    for key in ("instructions_short", "instructions_detailed", "status"):
+        if value.get(key) is not None:
+            entry[key] = str(value[key])
+    extra = {k: v for k, v in value.items() if k not in VALUE_FIELDS}
+    if isinstance(value.get("extra"), Mapping):
+        extra = {**dict(value["extra"]), **{k: v for k, v in extra.items() if k != "extra"}}
+    if extra:
+        entry["extra"] = extra
+    return entry
+
+
+def _ranked_entry(ranked: RankedValue) -> dict[str, Any]:
+    return {
+        "value_id": ranked.value_id,
+        "rank": ranked.rank,
+        "score": ranked.score,
+        "win_probability": ranked.win_probability,
+    }
+
+
+def snapshot_document(
+    *,
+    snapshot_id: int | str,
+    created_at: str,
+    study: Mapping[str, Any],
+    contexts: Sequence[Mapping[str, Any]],
+    values: Sequence[Mapping[str, Any]],
+    result: GraphResult,
+    params: Params,
+    filters: Mapping[str, Any],
+    stats: Mapping[str, Any],
+    content_hash: str,
+) -> dict[str, Any]:
+    """The snapshot JSON (DESIGN §4.6; `moralgraph/snapshot.schema.json` describes it).
+
+    `contexts` are `{id, text}`; every context text in the result must be among them. Values
+    carry `id, source_id, title, description, policies` and optionally `instructions_short`,
+    `instructions_detailed`, `status`; any other keys are kept under `extra`.
+    """
+    context_id = {str(c["text"]): c["id"] for c in contexts}
+    missing = [text for text in result.contexts if text not in context_id]
+    if missing:
+        raise ValueError(f"contexts missing from the contexts list: {missing[:5]}")
+    table = result.edges
+    edges = [
+        {
+            "from": int(table.from_value[i]),
+            "to": int(table.to_value[i]),
+            "contexts": list(table.edge_contexts(i)),
+            "counts": {
+                "markedWiser": int(table.marked_wiser[i]),
+                "markedNotWiser": int(table.marked_not_wiser[i]),
+                "markedUnsure": int(table.marked_unsure[i]),
+                "markedLessWise": int(table.marked_less_wise[i]),
+                "impressions": int(table.impressions[i]),
+            },
+            "wiser_likelihood": float(table.wiser_likelihood[i]),
+            "entropy": float(table.entropy[i]),
+            "interval": [float(table.interval_low[i]), float(table.interval_high[i])],
+            "kept": bool(table.kept[i]),
+        }
+        for i in range(len(table))
+    ]
+    winners = [
+        {
+            "context": text,
+            "context_id": context_id[text],
+            "value_id": w.value_id,
+            "score": w.score,
+            "support": w.support,
+            "win_probability": w.win_probability,
+            "runner_up": (
+                {"value_id": w.runner_up.value_id, "score": w.runner_up.score}
+                if w.runner_up
+                else None
+            ),
+        }
+        for text, w in sorted(result.winners.items())
+    ]
+    rankings = []
+    for text in sorted(set(result.rankings) | set(result.win_probabilities)):
+        ranked = result.rankings.get(text, [])
+        listed = {r.value_id for r in ranked}
+        others = sorted(
+            (
+                {"value_id": value_id, "win_probability": p}
+                for value_id, p in result.win_probabilities.get(text, {}).items()
+                if value_id not in listed
+            ),
+            key=lambda o: (-float(o["win_probability"]), int(o["value_id"])),
+        )
+        rankings.append(
+            {
+                "context": text,
+                "context_id": context_id[text],
+                "ranking": [_ranked_entry(r) for r in ranked],
+                "other_winners": others,
+            }
+        )
+    sensitivity = {
+        "grid": {
+            "min_wiser": list(params.grid_min_wiser),
+            "min_likelihood": list(params.grid_min_likelihood),
+            "max_entropy": list(params.grid_max_entropy),
+        },
+        "cells": [
+            {
+                "min_wiser": cell.min_wiser,
+                "min_likelihood": cell.min_likelihood,
+                "max_entropy": cell.max_entropy,
+                "kept_edges": cell.kept_edges,
+                "winners": dict(cell.winners),
+            }
+            for cell in result.sensitivity
+        ],
+    }
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "scoring_version": SCORING_VERSION,
+        "snapshot_id": snapshot_id,
+        "content_hash": content_hash,
+        "created_at": created_at,
+        "parameters": params.as_dict(),
+        "filters": dict(filters),
+        "study": {
+            "slug": str(study["slug"]),
+            "title": str(study["title"]),
+            "questions": [
+                {"id": q["id"], "title": str(q.get("title", "")), "text": str(q.get("text", ""))}
+                for q in study.get("questions", [])
+            ],
+        },
+        "contexts": [{"id": c["id"], "text": str(c["text"])} for c in contexts],
+        "values": [_value_entry(v) for v in values],
+        "edges": edges,
+        "winners": winners,
+        "rankings": rankings,
+        "sensitivity": sensitivity,
+        "stats": {
+            "participants": int(stats.get("participants", result.participants)),
+            "votes": int(stats.get("votes", result.votes)),
+            **{k: v for k, v in stats.items() if k not in ("participants", "votes")},
+        },
+    }
+
+
+def _edge_key(doc: Mapping[str, Any], edge: Mapping[str, Any]) -> tuple[Any, ...]:
+    if doc.get("parameters", {}).get("mode") == "context":
+        return (edge["from"], edge["to"], tuple(edge["contexts"]))
+    return (edge["from"], edge["to"])
+
+
+def diff(snapshot_a: Mapping[str, Any], snapshot_b: Mapping[str, Any]) -> dict[str, Any]:
+    """What changed from snapshot a to snapshot b: kept edges gained and lost, winners that
+    changed, and rank changes per context (values whose rank differs; None = unranked)."""
+    kept_a = {_edge_key(snapshot_a, e): e for e in snapshot_a["edges"] if e["kept"]}
+    kept_b = {_edge_key(snapshot_b, e): e for e in snapshot_b["edges"] if e["kept"]}
+
+    def edge_ref(edge: Mapping[str, Any]) -> dict[str, Any]:
+        return {"from": edge["from"], "to": edge["to"], "contexts": list(edge["contexts"])}
+
+    gained = [edge_ref(kept_b[k]) for k in sorted(kept_b.keys() - kept_a.keys())]
+    lost = [edge_ref(kept_a[k]) for k in sorted(kept_a.keys() - kept_b.keys())]
+
+    winners_a = {w["context"]: w["value_id"] for w in snapshot_a["winners"]}
+    winners_b = {w["context"]: w["value_id"] for w in snapshot_b["winners"]}
+    winner_changes = [
+        {"context": text, "before": winners_a.get(text), "after": winners_b.get(text)}
+        for text in sorted(winners_a.keys() | winners_b.keys())
+        if winners_a.get(text) != winners_b.get(text)
+    ]
+
+    def ranks(doc: Mapping[str, Any]) -> dict[str, dict[int, int]]:
+        return {
+            r["context"]: {entry["value_id"]: entry["rank"] for entry in r["ranking"]}
+            for r in doc["rankings"]
+        }
+
+    ranks_a, ranks_b = ranks(snapshot_a), ranks(snapshot_b)
+    rank_changes: dict[str, list[dict[str, Any]]] = {}
+    for text in sorted(ranks_a.keys() | ranks_b.keys()):
+        before, after = ranks_a.get(text, {}), ranks_b.get(text, {})
+        changes = [
+            {"value_id": value_id, "before": before.get(value_id), "after": after.get(value_id)}
+            for value_id in sorted(before.keys() | after.keys())
+            if before.get(value_id) != after.get(value_id)
+        ]
+        if changes:
+            rank_changes[text] = changes
+    return {
+        "from_snapshot": snapshot_a.get("snapshot_id"),
+        "to_snapshot": snapshot_b.get("snapshot_id"),
+        "edges_gained": gained,
+        "edges_lost": lost,
+        "winner_changes": winner_changes,
+        "rank_changes": rank_changes,
+    }

@@ -15,70 +15,13 @@ MODEL_NAME = "offline-hash-v1"
 DIMENSIONS = 384
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-_STOPWORDS = frozenset(
-    [
-        "a",
-        "about",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "been",
-        "but",
-        "by",
-        "can",
-        "do",
-        "does",
-        "for",
-        "from",
-        "has",
-        "have",
-        "he",
-        "her",
-        "his",
-        "i",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "me",
-        "my",
-        "no",
-        "not",
-        "of",
-        "on",
-        "or",
-        "our",
-        "she",
-        "so",
-        "than",
-        "that",
-        "the",
-        "their",
-        "them",
-        "they",
-        "this",
-        "to",
-        "too",
-        "was",
-        "we",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "will",
-        "with",
-        "would",
-        "you",
-        "your",
-    ]
-)
+_STOPWORD_TEXT = """
+    a about all also an and any are as at be been but by can could do does each for from has
+    have he her hers him his how i if in into is it its just me more most my no not of on or
+    other our own really she should so some than that the their them then there they this to
+    too up us very was we were what when where which who will with would you your
+"""
+_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 # Feature families and their weights: whole words carry most of the meaning; bigrams reward
 # the same phrasing; character trigrams catch inflections ("listening" ~ "listen").
 _WORD_WEIGHT = 1.0

@@ -1,0 +1,65 @@
+"""Fixtures for the inference tests: one fake OpenAI-compatible server per session."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+
+import pytest
+
+from inference.gateway import Gateway, build_gateway
+from inference.testing import FakeLLMServer
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def fake_llm_server() -> Iterator[FakeLLMServer]:
+    with FakeLLMServer() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_llm(fake_llm_server: FakeLLMServer) -> Iterator[FakeLLMServer]:
+    """The session's fake server, with no scripts, no recorded requests, default latency."""
+    fake_llm_server.reset()
+    yield fake_llm_server
+    fake_llm_server.reset()
+
+
+MakeGateway = Callable[..., Gateway]
+
+
+@pytest.fixture
+def make_gateway(fake_llm: FakeLLMServer) -> MakeGateway:
+    """Build gateways on the fake server, with fast retries."""
+
+    def make(*, timeout_s: float = 5.0, max_retries: int = 2) -> Gateway:
+        return build_gateway(
+            base_url=fake_llm.base_url,
+            api_key="test-key",
+            model="fake-model",
+            embed_model="fake-embedding",
+            timeout_s=timeout_s,
+            max_retries=max_retries,
+            retry_base_delay_s=0.01,
+            retry_max_delay_s=0.05,
+        )
+
+    return make
+
+
+@pytest.fixture
+async def gateway(make_gateway: MakeGateway) -> AsyncIterator[Gateway]:
+    """For async tests: its connections are closed on the test's event loop afterwards."""
+    gateway = make_gateway()
+    yield gateway
+    await gateway.aclose()
+
+
+@pytest.fixture
+def sync_gateway(make_gateway: MakeGateway) -> Gateway:
+    """For sync tests: the ``*_sync`` methods open and close their own connections."""
+    return make_gateway()

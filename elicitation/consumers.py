@@ -1,0 +1,201 @@
+"""The interview socket (DESIGN §4.1): a thin adapter between frames and services.
+
+One message is processed at a time; the interviewer's answer streams in an asyncio task that
+"stop" and a disconnect cancel. The ORM is reached only through services and selectors
+wrapped in database_sync_to_async.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from pydantic import ValidationError
+
+from elicitation import interviewer, selectors, services
+from elicitation.errors import ApplicationError
+from elicitation.schemas import (
+    CLIENT_FRAME_TYPES,
+    MAX_FRAME_BYTES,
+    ConfirmCardFrame,
+    ResumeFrame,
+    StopFrame,
+    UserMessageFrame,
+    client_frame_adapter,
+)
+
+log = logging.getLogger(__name__)
+
+# Tokens are coalesced: at most one token frame per stream every this many seconds.
+TOKEN_FLUSH_S = 0.1
+SESSION_PARTICIPANTS_KEY = "participant_ids"
+
+
+class InterviewConsumer(AsyncWebsocketConsumer):
+    interview: selectors.InterviewInfo
+    stream_task: asyncio.Task[None] | None = None
+
+    async def connect(self) -> None:
+        session = self.scope.get("session")
+        participant_ids = list(session.get(SESSION_PARTICIPANTS_KEY, [])) if session else []
+        interview_id = int(self.scope["url_route"]["kwargs"]["interview_id"])
+        info = await database_sync_to_async(selectors.interview_for_participant)(
+            interview_id=interview_id, participant_ids=participant_ids
+        )
+        if info is None:
+            # Not this browser's interview: refuse without saying whether it exists.
+            await self.close(code=4403)
+            return
+        self.interview = info
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        task = self.stream_task
+        if task is not None and not task.done():
+            task.cancel()
+            # Let the task store what was streamed before the connection went away.
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def send_json(self, frame: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(frame))
+
+    async def send_error(self, code: str, message: str) -> None:
+        await self.send_json({"type": "error", "code": code, "message": message})
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if text_data is None:
+            await self.send_error("binary_frame", "Frames must be JSON text.")
+            return
+        if len(text_data.encode()) > MAX_FRAME_BYTES:
+            await self.send_error("frame_too_large", "That message is too long to send.")
+            return
+        try:
+            raw = json.loads(text_data)
+        except json.JSONDecodeError:
+            await self.send_error("malformed_frame", "The frame is not valid JSON.")
+            return
+        if not isinstance(raw, dict) or raw.get("type") not in CLIENT_FRAME_TYPES:
+            await self.send_error("unknown_type", "Unknown frame type.")
+            return
+        try:
+            frame = client_frame_adapter.validate_python(raw)
+        except ValidationError as exc:
+            await self.send_error("invalid_frame", _describe(exc))
+            return
+        try:
+            await self.dispatch_frame(frame)
+        except ApplicationError as exc:
+            await self.send_error(exc.code, exc.message)
+
+    async def dispatch_frame(
+        self, frame: UserMessageFrame | StopFrame | ConfirmCardFrame | ResumeFrame
+    ) -> None:
+        match frame:
+            case UserMessageFrame():
+                await self.on_user_message(frame)
+            case StopFrame():
+                await self.on_stop()
+            case ResumeFrame():
+                frames = await database_sync_to_async(selectors.interview_frames_after)(
+                    interview_id=self.interview.id, after_seq=frame.after_seq
+                )
+                for replay in frames:
+                    await self.send_json(replay)
+                await self.send_json({"type": "status", "state": self.state})
+            case ConfirmCardFrame():
+                card = await database_sync_to_async(services.values_card_submit)(
+                    interview_id=self.interview.id, proposal_id=frame.proposal_id
+                )
+                await self.send_json(
+                    {"type": "card_submitted", "card_id": card.pk, "next": interviewer.next_url(card)}
+                )
+
+    @property
+    def state(self) -> str:
+        task = self.stream_task
+        return "thinking" if task is not None and not task.done() else "idle"
+
+    async def on_user_message(self, frame: UserMessageFrame) -> None:
+        if self.state != "idle":
+            await self.send_error(
+                "busy", "The interviewer is still answering. Wait for it, or press stop."
+            )
+            return
+        message, is_new = await database_sync_to_async(services.interview_message_add_user)(
+            interview_id=self.interview.id, client_id=frame.client_id, text=frame.text
+        )
+        await self.send_json(message)
+        if is_new:
+            self.stream_task = asyncio.create_task(self.stream_answer())
+
+    async def on_stop(self) -> None:
+        task = self.stream_task
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def stream_answer(self) -> None:
+        """Stream one interviewer answer; store it when complete, or what came when stopped."""
+        started = time.monotonic()
+        parts: list[str] = []
+        pending: list[str] = []
+        last_flush = 0.0
+        seq = await database_sync_to_async(selectors.interview_next_seq)(
+            interview_id=self.interview.id
+        )
+        stopped = False
+        failed: interviewer.InterviewerFailure | None = None
+        await self.send_json({"type": "status", "state": "thinking"})
+        try:
+            transcript = await database_sync_to_async(selectors.interview_transcript)(
+                interview_id=self.interview.id
+            )
+            async for event in interviewer.reply(self.interview, transcript):
+                if isinstance(event, interviewer.Retrying):
+                    await self.send_json({"type": "status", "state": "retrying"})
+                    continue
+                parts.append(event.text)
+                pending.append(event.text)
+                now = time.monotonic()
+                if now - last_flush >= TOKEN_FLUSH_S:
+                    await self.send_json(
+                        {"type": "token", "message_seq": seq, "text": "".join(pending)}
+                    )
+                    pending.clear()
+                    last_flush = now
+        except asyncio.CancelledError:
+            stopped = True
+        except interviewer.InterviewerFailure as exc:
+            failed = exc
+        if pending and not stopped:
+            await self.send_json({"type": "token", "message_seq": seq, "text": "".join(pending)})
+        text = "".join(parts)
+        if failed is not None and not text:
+            await self.send_error(failed.code, failed.message)
+            await self.send_json({"type": "status", "state": "idle"})
+            return
+        message = await database_sync_to_async(services.interview_message_add_assistant)(
+            interview_id=self.interview.id,
+            text=text,
+            is_stopped=stopped or failed is not None,
+            duration_ms=int((time.monotonic() - started) * 1000),
+            tokens=len(parts),
+        )
+        try:
+            await self.send_json(message)
+            if failed is not None:
+                await self.send_error(failed.code, failed.message)
+            await self.send_json({"type": "status", "state": "idle"})
+        except Exception:  # the socket is gone; the message is stored and replays on resume
+            log.info("interview %s: answer stored after the socket closed", self.interview.id)
+
+
+def _describe(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first.get("loc", ()) if part not in CLIENT_FRAME_TYPES)
+    return f"{where}: {first.get('msg', 'invalid')}" if where else str(first.get("msg"))

@@ -1,0 +1,272 @@
+"""Studies, participants, interviews and the cards they produce (DESIGN §3)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Study(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+
+    class ParticipationMode(models.TextChoices):
+        OPEN_LINK = "open_link", "Anyone with the link"
+        INVITE_CODES = "invite_codes", "Invite codes"
+        PANEL = "panel", "Panel id in the URL"
+
+    class Visibility(models.TextChoices):
+        PRIVATE = "private", "Private"
+        PUBLIC = "public", "Listed on the home page"
+
+    class InterviewerBackend(models.TextChoices):
+        OFFLINE = "offline", "Offline interviewer (no model)"
+        OPENAI = "openai", "OpenAI-compatible API (OpenAI or vLLM)"
+
+    slug = models.SlugField(unique=True, max_length=80)
+    title = models.CharField(max_length=200)
+    welcome_text = models.TextField(blank=True)
+    consent_text = models.TextField(blank=True)
+    consent_version = models.CharField(max_length=40, default="1")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    participation_mode = models.CharField(
+        max_length=20, choices=ParticipationMode.choices, default=ParticipationMode.OPEN_LINK
+    )
+    panel_param = models.CharField(
+        max_length=40, default="PROLIFIC_PID", help_text="URL parameter that carries the panel id"
+    )
+    completion_redirect_url = models.URLField(blank=True)
+    interviewer_backend = models.CharField(
+        max_length=10, choices=InterviewerBackend.choices, default=InterviewerBackend.OFFLINE
+    )
+    interviewer_model = models.CharField(max_length=120, blank=True)
+    interviewer_prompt_version = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Empty: the newest version of the interviewer prompt"
+    )
+    max_turns = models.PositiveIntegerField(default=20)
+    max_tokens = models.PositiveIntegerField(default=20000)
+    upgrade_votes = models.PositiveIntegerField(default=3, help_text="Upgrade stories per participant")
+    demographic_questions = models.JSONField(default=list, blank=True)
+    quota = models.PositiveIntegerField(null=True, blank=True)
+    visibility = models.CharField(
+        max_length=10, choices=Visibility.choices, default=Visibility.PRIVATE
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "studies"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
+
+
+class Question(models.Model):
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="questions")
+    title = models.CharField(max_length=200)
+    text = models.TextField(help_text="The user message posed to the AI")
+    seed_message = models.TextField(blank=True, help_text="The interviewer's first message")
+    order = models.PositiveIntegerField(default=0)
+    source_id = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["study", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study", "source_id"],
+                condition=~Q(source_id=""),
+                name="question_source_id_unique_per_study",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class InviteCode(models.Model):
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="invite_codes")
+    code = models.CharField(max_length=40)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["study", "code"], name="invite_code_unique_per_study")
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Participant(models.Model):
+    class Stage(models.TextChoices):
+        CONSENTED = "consented", "Consented"
+        DEMOGRAPHICS = "demographics", "Answered demographics"
+        INTERVIEW = "interview", "Interviewing"
+        PICKS = "picks", "Picking wise values"
+        VOTES = "votes", "Judging upgrades"
+        SURVEY = "survey", "Survey"
+        FINISHED = "finished", "Finished"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="participants")
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    external_id_hash = models.CharField(max_length=64, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    demographics = models.JSONField(default=dict, blank=True)
+    consented_at = models.DateTimeField(null=True, blank=True)
+    consent_version = models.CharField(max_length=40, blank=True)
+    stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.CONSENTED)
+    completion_code = models.CharField(max_length=40, blank=True)
+    source_id = models.CharField(max_length=120, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study", "external_id_hash"],
+                condition=~Q(external_id_hash=""),
+                name="participant_external_id_once_per_study",
+            ),
+            models.UniqueConstraint(
+                fields=["study", "source_id"],
+                condition=~Q(source_id=""),
+                name="participant_source_id_unique_per_study",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"participant {self.public_id}"
+
+
+class Interview(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        SUBMITTED = "submitted", "Card submitted"
+        ABANDONED = "abandoned", "Abandoned"
+
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="interviews")
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="interviews")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    backend = models.CharField(max_length=20)
+    model = models.CharField(max_length=120, blank=True)
+    prompt_version = models.PositiveIntegerField(null=True, blank=True)
+    prompt_hash = models.CharField(max_length=64, blank=True)
+    turn_count = models.PositiveIntegerField(default=0)
+    token_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["participant", "question"], name="one_interview_per_question"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"interview {self.pk} ({self.question})"
+
+
+class Message(models.Model):
+    class Role(models.TextChoices):
+        USER = "user", "Participant"
+        ASSISTANT = "assistant", "Interviewer"
+        SYSTEM = "system", "System"
+        TOOL = "tool", "Tool result"
+
+    interview = models.ForeignKey(Interview, on_delete=models.CASCADE, related_name="messages")
+    seq = models.PositiveIntegerField()
+    role = models.CharField(max_length=10, choices=Role.choices)
+    text = models.TextField(blank=True)
+    tool_calls = models.JSONField(default=list, blank=True)
+    client_id = models.UUIDField(null=True, blank=True)
+    is_stopped = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["interview", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["interview", "seq"], name="message_seq_unique"),
+            models.UniqueConstraint(
+                fields=["interview", "client_id"],
+                condition=Q(client_id__isnull=False),
+                name="message_client_id_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role} #{self.seq}"
+
+
+class CardProposal(models.Model):
+    """Every card the interviewer proposed; kept, never overwritten."""
+
+    interview = models.ForeignKey(Interview, on_delete=models.CASCADE, related_name="proposals")
+    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL)
+    title = models.CharField(max_length=200)
+    description = models.TextField()
+    policies = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ValuesCard(models.Model):
+    """The card a participant confirmed (or an imported raw card)."""
+
+    interview = models.OneToOneField(
+        Interview, null=True, blank=True, on_delete=models.CASCADE, related_name="card"
+    )
+    proposal = models.OneToOneField(
+        CardProposal, null=True, blank=True, on_delete=models.SET_NULL, related_name="card"
+    )
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="cards")
+    question = models.ForeignKey(Question, null=True, blank=True, on_delete=models.SET_NULL)
+    title = models.CharField(max_length=200)
+    description = models.TextField()
+    policies = models.JSONField(default=list)
+    value = models.ForeignKey(
+        "moralgraph.Value", null=True, blank=True, on_delete=models.SET_NULL, related_name="cards"
+    )
+    source_id = models.CharField(max_length=120, blank=True)
+    submitted_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["participant", "source_id"],
+                condition=~Q(source_id=""),
+                name="valuescard_source_id_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class SurveyResponse(models.Model):
+    participant = models.ForeignKey(
+        Participant, on_delete=models.CASCADE, related_name="survey_responses"
+    )
+    item = models.CharField(max_length=60)
+    answer = models.PositiveSmallIntegerField(null=True, blank=True)
+    text = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["participant", "item"], name="survey_item_once")
+        ]

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MoralgraphConfig(AppConfig):
+    name = "moralgraph"
+    verbose_name = "Moral graph"

@@ -1,0 +1,81 @@
+"""Shared fixtures: the real services (PostgreSQL, Redis), a real ASGI server and a real
+Celery worker as subprocesses pointed at the test database, and the fake LLM server."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connections
+
+from tests.support.processes import ManagedProcess, base_env, start_asgi_server, start_worker
+
+# The browser tests are their own pytest invocation (`make test` runs them second, with
+# MGE_BROWSER_TESTS=1): they need Chromium and DJANGO_ALLOW_ASYNC_UNSAFE.
+collect_ignore = [] if os.environ.get("MGE_BROWSER_TESTS") == "1" else ["browser"]
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def realdata() -> Path:
+    folder = SHARED / "realdata"
+    if not folder.is_dir():
+        pytest.fail(f"the shared real data is missing: expected it at {folder}")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def subprocess_env(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The environment a server or worker needs to share the test database and Redis."""
+    db = settings.DATABASES["default"]
+    assert db["ENGINE"] == "django.db.backends.postgresql", "the suite runs on PostgreSQL"
+    host = db.get("HOST") or "127.0.0.1"
+    port = db.get("PORT") or 5432
+    user = db.get("USER") or "postgres"
+    database_url = f"postgres://{user}@{host}:{port}/{db['NAME']}"
+    redis_url = settings.REDIS_URL
+    redis.Redis.from_url(redis_url).flushdb()
+    return base_env(
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        DJANGO_DEBUG="1",
+        DJANGO_SECRET_KEY="test-only-secret-key-not-for-production-use-0123456789",
+        LOG_FORMAT="text",
+        LOG_LEVEL="INFO",
+        MGE_VAR_DIR=str(tmp_path_factory.mktemp("var")),
+    )
+
+
+@pytest.fixture(scope="session")
+def asgi_server(subprocess_env: dict[str, str]) -> Iterator[str]:
+    proc, base_url = start_asgi_server(subprocess_env)
+    yield base_url
+    proc.stop()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(subprocess_env: dict[str, str]) -> Iterator[ManagedProcess]:
+    proc = start_worker(subprocess_env)
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+def close_db_connections() -> Iterator[None]:
+    """Async tests reach the ORM from worker threads; close those connections afterwards so
+    their transactions do not leak into later tests."""
+    yield
+    connections.close_all()
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A developer's LLM settings must not leak into tests that expect the offline default.
+    for name in ("LLM_BASE_URL", "LLM_API_KEY"):
+        if name in os.environ:
+            monkeypatch.delenv(name)

@@ -1,0 +1,44 @@
+"""Small factories for test data: real rows through the real services where one exists."""
+
+from __future__ import annotations
+
+import itertools
+
+from elicitation import services
+from elicitation.models import Interview, Participant, Question, Study
+
+_counter = itertools.count(1)
+
+
+def make_study(**overrides: object) -> Study:
+    n = next(_counter)
+    fields: dict[str, object] = {
+        "slug": f"study-{n}",
+        "title": f"Study {n}",
+        "welcome_text": "Welcome.",
+        "consent_text": "You agree to take part.",
+        "status": Study.Status.OPEN,
+    }
+    fields.update(overrides)
+    return Study.objects.create(**fields)
+
+
+def make_question(study: Study, **overrides: object) -> Question:
+    fields: dict[str, object] = {
+        "title": "A hard question",
+        "text": "My friend asked me to lie for her. What should I do?",
+        "order": 0,
+    }
+    fields.update(overrides)
+    return Question.objects.create(study=study, **fields)
+
+
+def make_participant(study: Study) -> Participant:
+    return services.participant_consent(study=study)
+
+
+def make_interview(study: Study | None = None) -> Interview:
+    study = study or make_study()
+    question = make_question(study)
+    participant = make_participant(study)
+    return services.interview_start(participant=participant, question=question)

@@ -1,0 +1,132 @@
+"""Subprocesses for tests: a server or worker started with its own environment, waited for
+with a deadline (never a fixed sleep), and stopped with its log shown when something failed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(
+    condition: Callable[[], object], *, timeout: float, interval: float = 0.05, what: str = ""
+) -> object:
+    """Poll `condition` until it returns something truthy; fail with `what` at the deadline."""
+    deadline = time.monotonic() + timeout
+    last_error: BaseException | None = None
+    while time.monotonic() < deadline:
+        try:
+            result = condition()
+        except Exception as exc:  # the thing polled for is not there yet
+            last_error = exc
+        else:
+            if result:
+                return result
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what or condition}: {last_error}")
+
+
+class ManagedProcess:
+    def __init__(self, name: str, argv: list[str], env: Mapping[str, str]) -> None:
+        self.name = name
+        self.log_file = tempfile.NamedTemporaryFile(
+            prefix=f"mge-{name}-", suffix=".log", delete=False
+        )
+        self.proc = subprocess.Popen(
+            argv,
+            cwd=REPO,
+            env=dict(env),
+            stdout=self.log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def log(self) -> str:
+        return Path(self.log_file.name).read_text(errors="replace")
+
+    def assert_running(self) -> None:
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.log()}")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> int:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=5)
+        self.log_file.close()
+        return self.proc.returncode
+
+
+def base_env(**overrides: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "PATH": f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    env.update(overrides)
+    return env
+
+
+def start_asgi_server(env: Mapping[str, str], port: int | None = None) -> tuple[ManagedProcess, str]:
+    port = port or free_port()
+    proc = ManagedProcess(
+        "web",
+        [str(VENV_BIN / "uvicorn"), "config.asgi:application", "--host", "127.0.0.1",
+         "--port", str(port), "--log-level", "warning"],
+        env,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    wait_until(lambda: _http_ok(f"{base_url}/healthz", proc), timeout=60, what="the ASGI server")
+    return proc, base_url
+
+
+def start_worker(env: Mapping[str, str], queues: str = "light,llm") -> ManagedProcess:
+    proc = ManagedProcess(
+        "worker",
+        [str(VENV_BIN / "celery"), "-A", "config", "worker", "-Q", queues, "--pool", "threads",
+         "--concurrency", "2", "--loglevel", "INFO", "--without-gossip", "--without-mingle",
+         "-n", f"test-{os.getpid()}-{free_port()}@%h"],
+        env,
+    )
+    wait_until(
+        lambda: proc.assert_running() or "ready." in proc.log(),
+        timeout=60,
+        what="the Celery worker",
+    )
+    return proc
+
+
+def _http_ok(url: str, proc: ManagedProcess) -> bool:
+    import urllib.error
+    import urllib.request
+
+    proc.assert_running()
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return bool(response.status == 200)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 503:
+            raise RuntimeError(f"{url} says unhealthy: {exc.read().decode()}") from exc
+        raise

@@ -3,8 +3,11 @@ this app never imports `elicitation`."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.utils import timezone
 
 
 class Context(models.Model):
@@ -14,7 +17,9 @@ class Context(models.Model):
         MINED = "mined", "Mined from interviews"
         IMPORTED = "imported", "Imported"
 
-    study = models.ForeignKey("elicitation.Study", on_delete=models.CASCADE, related_name="contexts")
+    study = models.ForeignKey(
+        "elicitation.Study", on_delete=models.CASCADE, related_name="contexts"
+    )
     questions = models.ManyToManyField("elicitation.Question", related_name="contexts", blank=True)
     text = models.CharField(max_length=300, help_text='e.g. "When they are in distress"')
     origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.CURATED)
@@ -61,3 +66,173 @@ class Value(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class Selection(models.Model):
+    """A value shown to a participant in a draw ("which of these are wise?"): an impression,
+    and whether the participant picked it."""
+
+    study = models.ForeignKey(
+        "elicitation.Study", on_delete=models.CASCADE, related_name="selections"
+    )
+    participant = models.ForeignKey(
+        "elicitation.Participant", on_delete=models.CASCADE, related_name="selections"
+    )
+    value = models.ForeignKey(Value, on_delete=models.CASCADE, related_name="selections")
+    question = models.ForeignKey(
+        "elicitation.Question",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="selections",
+    )
+    draw_id = models.CharField(max_length=64)
+    is_picked = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["participant", "draw_id", "value"], name="selection_once_per_draw"
+            )
+        ]
+        indexes = [models.Index(fields=["study", "value"], name="selection_study_value")]
+
+    def __str__(self) -> str:
+        return f"{'picked' if self.is_picked else 'shown'} value {self.value_id}"
+
+
+class UpgradeHypothesis(models.Model):
+    """A generated (or imported) claim that `to_value` is wiser than `from_value` in a
+    context, with the story participants judge."""
+
+    study = models.ForeignKey(
+        "elicitation.Study", on_delete=models.CASCADE, related_name="upgrade_hypotheses"
+    )
+    from_value = models.ForeignKey(Value, on_delete=models.CASCADE, related_name="+")
+    to_value = models.ForeignKey(Value, on_delete=models.CASCADE, related_name="+")
+    context = models.ForeignKey(Context, on_delete=models.CASCADE, related_name="hypotheses")
+    story = models.TextField()
+    generator_model = models.CharField(max_length=120, blank=True)
+    prompt_hash = models.CharField(max_length=64, blank=True)
+    run_id = models.CharField(max_length=64)
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "upgrade hypotheses"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["from_value", "to_value", "context", "run_id"],
+                name="hypothesis_once_per_run",
+            ),
+            models.CheckConstraint(
+                condition=~Q(from_value=F("to_value")), name="hypothesis_distinct_values"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_value_id} → {self.to_value_id} ({self.context_id})"
+
+
+class UpgradeVote(models.Model):
+    """A participant's judgement of "did this person become wiser?" for from → to in a
+    context. One per participant, pair and context; voting again updates it."""
+
+    class Choice(models.TextChoices):
+        UPGRADE = "upgrade", "Yes, wiser"
+        NO_UPGRADE = "no_upgrade", "No"
+        NOT_SURE = "not_sure", "Not sure"
+
+    # Denormalised from the context, so the aggregation reads one indexed table.
+    study = models.ForeignKey(
+        "elicitation.Study", on_delete=models.CASCADE, related_name="upgrade_vote_set"
+    )
+    participant = models.ForeignKey(
+        "elicitation.Participant", on_delete=models.CASCADE, related_name="upgrade_votes"
+    )
+    from_value = models.ForeignKey(Value, on_delete=models.CASCADE, related_name="+")
+    to_value = models.ForeignKey(Value, on_delete=models.CASCADE, related_name="+")
+    context = models.ForeignKey(Context, on_delete=models.CASCADE, related_name="votes")
+    hypothesis = models.ForeignKey(
+        UpgradeHypothesis, null=True, blank=True, on_delete=models.SET_NULL, related_name="votes"
+    )
+    story = models.TextField(blank=True)
+    choice = models.CharField(max_length=10, choices=Choice.choices)
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["participant", "from_value", "to_value", "context"],
+                name="upgrade_vote_once_per_pair_context",
+            ),
+            models.CheckConstraint(
+                condition=~Q(from_value=F("to_value")), name="upgrade_vote_distinct_values"
+            ),
+        ]
+        indexes = [models.Index(fields=["study", "updated_at"], name="upgrade_vote_study_time")]
+
+    def __str__(self) -> str:
+        return f"{self.choice}: {self.from_value_id} → {self.to_value_id}"
+
+
+class GraphSnapshot(models.Model):
+    """An immutable result of scoring the votes in scope: once written it is never changed
+    (a new snapshot is written instead). `document` is the snapshot JSON (DESIGN §4.6)."""
+
+    study = models.ForeignKey(
+        "elicitation.Study", on_delete=models.CASCADE, related_name="graph_snapshots"
+    )
+    parameters = models.JSONField()
+    filters = models.JSONField(default=dict)
+    document = models.JSONField()
+    content_hash = models.CharField(max_length=64)
+    scoring_version = models.CharField(max_length=40)
+    winners = models.JSONField(default=list, help_text="[{context, value_id, title, support}]")
+    vote_count = models.PositiveIntegerField(default=0)
+    participant_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        get_latest_by = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study", "content_hash"], name="snapshot_hash_unique_per_study"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"snapshot {self.pk} ({self.content_hash[:12]})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ValueError("graph snapshots are immutable; write a new snapshot instead")
+        super().save(*args, **kwargs)
+
+
+class CanonicalisationDecision(models.Model):
+    """Why a card joined a value or became one (DESIGN §4.2): one row per judgement."""
+
+    study = models.ForeignKey(
+        "elicitation.Study", on_delete=models.CASCADE, related_name="canonicalisation_decisions"
+    )
+    # A plain id: the card lives in `elicitation`, which this app does not import.
+    card_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    card_title = models.CharField(max_length=200, blank=True)
+    value = models.ForeignKey(Value, null=True, on_delete=models.SET_NULL, related_name="decisions")
+    candidate = models.ForeignKey(
+        Value, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    is_merged = models.BooleanField()
+    judge = models.CharField(max_length=120, help_text="judge model, or the offline rule")
+    prompt_hash = models.CharField(max_length=64, blank=True)
+    distance = models.FloatField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"card {self.card_id}: {'merged' if self.is_merged else 'new'} → {self.value_id}"

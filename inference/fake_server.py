@@ -23,7 +23,9 @@ A scripted response is a JSON object with at most one answer and any modifiers:
   modifiers: "delay_s": 0.2 (wait before answering), "hang": true (wait "hang_s", default
   3600, or until the client gives up), "match": "substring" (only for requests whose last
   user message contains it), "endpoint": "chat" | "embeddings" (default "chat"),
-  "repeat": N (use this response N times), "finish_reason": "length".
+  "repeat": N (use this response N times), "finish_reason": "length",
+  "stall_after": N (a stream sends N content pieces, then goes silent until the client
+  gives up).
 Responses are taken first-in first-out among those that match; with none queued the server
 answers deterministically: a text derived from the prompt, a JSON instance of a requested
 ``json_schema`` where one can be derived, hashed embeddings.
@@ -123,6 +125,7 @@ class ScriptedResponse:
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
     hang_s: float | None = None
+    stall_after: int | None = None
     finish_reason: str | None = None
     repeat: int = 1
 
@@ -138,6 +141,7 @@ class ScriptedResponse:
             "delay_s",
             "hang",
             "hang_s",
+            "stall_after",
             "match",
             "endpoint",
             "repeat",
@@ -164,6 +168,8 @@ class ScriptedResponse:
             raise ScriptError("endpoint must be 'chat' or 'embeddings'")
         if response.repeat < 1:
             raise ScriptError("repeat must be at least 1")
+        if "stall_after" in raw:
+            response.stall_after = int(raw["stall_after"])
         if raw.get("hang") or "hang_s" in raw:
             response.hang_s = float(raw.get("hang_s", DEFAULT_HANG_S))
         if "json" in raw:
@@ -460,7 +466,13 @@ class FakeLLMApp:
         )
         if body.get("stream"):
             options = body.get("stream_options") or {}
-            await answer.stream(send, config, include_usage=bool(options.get("include_usage")))
+            await answer.stream(
+                send,
+                receive,
+                config,
+                include_usage=bool(options.get("include_usage")),
+                stall_after=script.stall_after if script else None,
+            )
         else:
             if config.delay_s:
                 await asyncio.sleep(config.delay_s)
@@ -583,7 +595,15 @@ class _Answer:
                 )
         return deltas
 
-    async def stream(self, send: Send, config: LatencyConfig, *, include_usage: bool) -> None:
+    async def stream(
+        self,
+        send: Send,
+        receive: Receive,
+        config: LatencyConfig,
+        *,
+        include_usage: bool,
+        stall_after: int | None = None,
+    ) -> None:
         await send(
             {
                 "type": "http.response.start",
@@ -603,6 +623,9 @@ class _Answer:
             await asyncio.sleep(config.ttft_s)
         pause = 1.0 / config.tokens_per_second if config.tokens_per_second else 0.0
         for i, delta in enumerate(self._deltas()):
+            if i == stall_after:
+                await _wait_or_disconnect(receive, DEFAULT_HANG_S)
+                return
             if pause and i:
                 await asyncio.sleep(pause)
             await emit(self._chunk(delta))

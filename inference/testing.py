@@ -14,12 +14,13 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import IO, Any, Self
 
 _REPO_ROOT = Path(__file__).resolve().parent.parent
 START_DEADLINE_S = 15.0
@@ -60,12 +61,15 @@ class FakeLLMServer:
         ]
         self._start_deadline_s = start_deadline_s
         self._process: subprocess.Popen[bytes] | None = None
+        # A file, not a pipe: nobody reads a pipe while tests run, and a full one blocks.
+        self._log: IO[bytes] | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
 
     def start(self) -> Self:
         if self._process is not None:
             return self
+        self._log = tempfile.TemporaryFile(prefix="fake-llm-server-")  # noqa: SIM115 - closed in stop()
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(_REPO_ROOT), *sys.path])}
         self._process = subprocess.Popen(
             [
@@ -78,15 +82,15 @@ class FakeLLMServer:
             ],
             cwd=_REPO_ROOT,
             env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + self._start_deadline_s
         while True:
             if self._process.poll() is not None:
-                stderr = self._process.stderr.read().decode() if self._process.stderr else ""
-                self._process = None
-                raise FakeServerError(f"the fake LLM server exited at start:\n{stderr}")
+                output = self.log_text()
+                self.stop()
+                raise FakeServerError(f"the fake LLM server exited at start:\n{output}")
             try:
                 self._call("GET", "/v1/models", timeout=0.5)
                 self.reset()  # the start-up probe is not part of any test's record
@@ -100,18 +104,25 @@ class FakeLLMServer:
                     ) from None
                 time.sleep(0.02)  # poll interval, bounded by the deadline above
 
+    def log_text(self) -> str:
+        """What the server printed (warnings and errors; access logging is off)."""
+        if self._log is None:
+            return ""
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")
+
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-        if process.stderr:
-            process.stderr.close()
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
     def __enter__(self) -> Self:
         return self.start()

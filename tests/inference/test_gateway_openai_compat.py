@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Callable
@@ -326,3 +327,44 @@ async def test_many_concurrent_streams(gateway: Gateway, fake_llm: FakeLLMServer
 
     assert all(answer.startswith("Fake answer:") for answer in answers)
     assert len(fake_llm.chat_requests()) == 200
+
+
+async def test_a_stream_that_stalls_midway_times_out_without_retry(
+    make_gateway: Callable[..., Gateway], fake_llm: FakeLLMServer
+) -> None:
+    fake_llm.script({"text": "one two three four five", "stall_after": 2})
+    gateway = make_gateway(timeout_s=0.3, max_retries=2)
+    received: list[str] = []
+
+    with pytest.raises(LLMTimeout, match="broke after it had started"):
+        async for event in gateway.stream_chat(MESSAGES):
+            if isinstance(event, TokenDelta):
+                received.append(event.text)
+
+    assert "".join(received) == "one two "
+    assert len(fake_llm.chat_requests()) == 1  # tokens had reached the caller: no retry
+    await gateway.aclose()
+
+
+async def test_a_consumer_can_stop_a_slow_stream(gateway: Gateway, fake_llm: FakeLLMServer) -> None:
+    fake_llm.configure(tokens_per_second=20, tokens_per_answer=200)  # ten seconds of tokens
+    received: list[str] = []
+    three_tokens = asyncio.Event()
+    started = time.monotonic()
+
+    async def consume() -> None:
+        async with contextlib.aclosing(gateway.stream_chat(MESSAGES)) as events:
+            async for event in events:
+                if isinstance(event, TokenDelta):
+                    received.append(event.text)
+                    if len(received) == 3:
+                        three_tokens.set()
+
+    task = asyncio.create_task(consume())
+    await asyncio.wait_for(three_tokens.wait(), timeout=5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    assert 3 <= len(received) < 50
+    assert time.monotonic() - started < 3

@@ -255,19 +255,29 @@ def _continued_fraction(a: FloatArray, b: FloatArray, x: FloatArray) -> FloatArr
 _lgamma = np.vectorize(math.lgamma, otypes=[np.float64])
 
 
-def regularized_beta(a: FloatArray, b: FloatArray, x: FloatArray) -> FloatArray:
-    """I_x(a, b) elementwise, for a, b > 0 and 0 <= x <= 1."""
+def log_beta(a: FloatArray, b: FloatArray) -> FloatArray:
+    """ln B(a, b) elementwise."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    result: FloatArray = _lgamma(a) + _lgamma(b) - _lgamma(a + b)
+    return result
+
+
+def regularized_beta(
+    a: FloatArray, b: FloatArray, x: FloatArray, ln_beta: FloatArray | None = None
+) -> FloatArray:
+    """I_x(a, b) elementwise, for a, b > 0 and 0 <= x <= 1 (`ln_beta`: ln B(a, b) if known)."""
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     x = np.asarray(x, dtype=np.float64)
-    a, b, x = np.broadcast_arrays(a, b, x)
+    lb = log_beta(a, b) if ln_beta is None else np.asarray(ln_beta, dtype=np.float64)
+    a, b, x, lb = np.broadcast_arrays(a, b, x, lb)
     result = np.where(x >= 1.0, 1.0, 0.0)
     inside = (x > 0.0) & (x < 1.0)
     if not bool(inside.any()):
         return result
     ai, bi, xi = a[inside], b[inside], x[inside]
-    log_front = _lgamma(ai + bi) - _lgamma(ai) - _lgamma(bi) + ai * np.log(xi) + bi * np.log1p(-xi)
-    front = np.exp(log_front)
+    front = np.exp(ai * np.log(xi) + bi * np.log1p(-xi) - lb[inside])
     direct = xi < (ai + 1.0) / (ai + bi + 2.0)
     values = np.empty_like(xi)
     if bool(direct.any()):
@@ -284,17 +294,34 @@ def regularized_beta(a: FloatArray, b: FloatArray, x: FloatArray) -> FloatArray:
 
 
 def beta_quantile(q: float, a: FloatArray, b: FloatArray) -> FloatArray:
-    """The q-quantile of Beta(a, b) elementwise (bisection to ~1e-15)."""
+    """The q-quantile of Beta(a, b) elementwise: Newton steps kept inside a shrinking bisection
+    bracket, to ~1e-13 (relative for small quantiles)."""
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
+    ln_beta = log_beta(a, b)
     low = np.zeros_like(a)
     high = np.ones_like(a)
-    for _ in range(52):
-        mid = 0.5 * (low + high)
-        below = regularized_beta(a, b, mid) < q
-        low = np.where(below, mid, low)
-        high = np.where(below, high, mid)
-    return 0.5 * (low + high)
+    x = np.clip(a / (a + b), 1e-6, 1.0 - 1e-6)  # start at the mean
+    active = np.ones(x.shape, dtype=np.bool_)
+    for _ in range(200):
+        gap = regularized_beta(a[active], b[active], x[active], ln_beta[active]) - q
+        xa, lo, hi = x[active], low[active], high[active]
+        lo = np.where(gap < 0, xa, lo)
+        hi = np.where(gap < 0, hi, xa)
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            density = np.exp(
+                (a[active] - 1.0) * np.log(xa) + (b[active] - 1.0) * np.log1p(-xa) - ln_beta[active]
+            )
+            newton = xa - gap / density
+        inside = np.isfinite(newton) & (newton >= lo) & (newton <= hi)
+        fresh = np.where(inside, newton, 0.5 * (lo + hi))
+        done = (np.abs(fresh - xa) <= 1e-13 * np.maximum(xa, 1e-3)) | (gap == 0.0)
+        done |= hi - lo <= 1e-15
+        x[active], low[active], high[active] = fresh, lo, hi
+        active[np.flatnonzero(active)[done]] = False
+        if not bool(active.any()):
+            break
+    return x
 
 
 def beta_interval(
@@ -308,10 +335,13 @@ def beta_interval(
     f = np.asarray(failures, dtype=np.float64)
     if s.shape[0] == 0:
         return np.zeros(0), np.zeros(0)
-    pairs, inverse = np.unique(np.stack([s, f], axis=1), axis=0, return_inverse=True)
+    # distinct (successes, failures) through one packed key (the counts are whole numbers)
+    span = float(f.max()) + 1.0
+    keys, inverse = np.unique(s * span + f, return_inverse=True)
     tail = (1.0 - level) / 2.0
-    a = 1.0 + pairs[:, 0]
-    b = 1.0 + pairs[:, 1]
+    successes_of_key = np.floor(keys / span)
+    a = 1.0 + successes_of_key
+    b = 1.0 + (keys - successes_of_key * span)
     low = beta_quantile(tail, a, b)
     high = beta_quantile(1.0 - tail, a, b)
     inverse = inverse.reshape(-1)

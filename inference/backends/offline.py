@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from inference.backends import hash_embed
@@ -82,7 +82,7 @@ class OfflineGateway(Gateway):
         model: str | None = None,
         max_tokens: int | None = None,
         temperature: float | None = None,
-    ) -> AsyncIterator[ChatEvent]:
+    ) -> AsyncGenerator[ChatEvent, None]:
         text = self.answer_for(messages)
         # Word-sized deltas, so consumers exercise the same path as with a real stream.
         for piece in re.findall(r"\S+\s*", text):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import random
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,7 +130,7 @@ class OpenAICompatGateway(Gateway):
         model: str | None = None,
         max_tokens: int | None = None,
         temperature: float | None = None,
-    ) -> AsyncIterator[ChatEvent]:
+    ) -> AsyncGenerator[ChatEvent, None]:
         params = self._chat_params(
             messages, tools=tools, model=model, max_tokens=max_tokens, temperature=temperature
         )

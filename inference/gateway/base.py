@@ -6,7 +6,7 @@ import asyncio
 import json
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any, ClassVar
 
 import jsonschema
@@ -39,8 +39,12 @@ class Gateway(ABC):
         model: str | None = None,
         max_tokens: int | None = None,
         temperature: float | None = None,
-    ) -> AsyncIterator[ChatEvent]:
-        """Yield ``TokenDelta``s and complete ``ToolCall``s, then exactly one ``ChatDone``."""
+    ) -> AsyncGenerator[ChatEvent, None]:
+        """Yield ``TokenDelta``s and complete ``ToolCall``s, then exactly one ``ChatDone``.
+
+        To stop early (the participant pressed "stop"), cancel the consuming task or leave
+        the loop inside ``contextlib.aclosing(...)``: the HTTP stream is closed either way.
+        """
 
     @abstractmethod
     async def complete(

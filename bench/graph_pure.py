@@ -46,7 +46,7 @@ def synthetic_votes(n_votes: int, seed: int = 0) -> VoteTable:
     )
     hyp_context = np.concatenate([hyp_context, hyp_context[mirrored]])
     # popular hypotheses get more votes (a mild power law)
-    popularity = rng.pareto(2.0, hyp_from.shape[0]) + 1.0
+    popularity = np.asarray(rng.pareto(2.0, hyp_from.shape[0])) + 1.0
     pick = rng.choice(hyp_from.shape[0], size=n_votes, p=popularity / popularity.sum())
     wisdom = rng.normal(size=N_VALUES)
     gap = wisdom[hyp_to[pick]] - wisdom[hyp_from[pick]]
@@ -57,7 +57,7 @@ def synthetic_votes(n_votes: int, seed: int = 0) -> VoteTable:
         participant=rng.integers(0, max(n_votes // 10, 10), n_votes),
         from_value=hyp_from[pick],
         to_value=hyp_to[pick],
-        context=hyp_context[pick],
+        context=hyp_context[pick].astype(np.int32),
         choice=choice,
         contexts=[f"When in situation {i:02d}" for i in range(N_CONTEXTS)],
     )
@@ -91,11 +91,11 @@ def naive_aggregate(rows: list[tuple[int, int, int, int, int]]) -> dict[Any, Any
     return summary
 
 
-def timed(function: Callable[[], Any], repeat: int = 1) -> float:
+def timed(function: Callable[..., Any], *args: Any, repeat: int = 1) -> float:
     best = math.inf
     for _ in range(repeat):
         start = time.perf_counter()
-        function()
+        function(*args)
         best = min(best, time.perf_counter() - start)
     return best
 
@@ -106,7 +106,9 @@ def main() -> None:
     parser.add_argument("--bootstrap", type=int, default=200)
     parser.add_argument("--naive-max", type=int, default=1_000_000, help="largest naive run")
     args = parser.parse_args()
-    no_grid = dict(grid_min_wiser=(), grid_min_likelihood=(), grid_max_entropy=())
+    plain_params = Params(bootstrap=0, grid_min_wiser=())
+    grid_params = Params(bootstrap=0)
+    boot_params = Params(bootstrap=args.bootstrap, grid_min_wiser=())
     print(
         f"python {platform.python_version()}, numpy {np.__version__}, "
         f"{os.cpu_count()} CPUs, {N_VALUES} values, {N_CONTEXTS} contexts"
@@ -120,12 +122,10 @@ def main() -> None:
     naive_rate = None
     for n in args.sizes:
         votes = synthetic_votes(n, seed=n)
-        plain = build(votes, Params(bootstrap=0, **no_grid))  # warm-up and counts
-        t_build = timed(lambda v=votes: build(v, Params(bootstrap=0, **no_grid)), repeat=3)
-        t_grid = timed(lambda v=votes: build(v, Params(bootstrap=0)), repeat=1)
-        t_boot = timed(
-            lambda v=votes: build(v, Params(bootstrap=args.bootstrap, **no_grid)), repeat=1
-        )
+        plain = build(votes, plain_params)  # warm-up and counts
+        t_build = timed(build, votes, plain_params, repeat=3)
+        t_grid = timed(build, votes, grid_params)
+        t_boot = timed(build, votes, boot_params)
         if n <= args.naive_max:
             rows = [
                 (int(p), int(a), int(b), int(c), int(ch))
@@ -138,7 +138,7 @@ def main() -> None:
                     strict=True,
                 )
             ]
-            t_naive = timed(lambda r=rows: naive_aggregate(r), repeat=1)
+            t_naive = timed(naive_aggregate, rows)
             naive_rate = t_naive / n
             naive_note = f"{t_naive:9.3f}s"
         else:

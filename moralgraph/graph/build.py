@@ -8,7 +8,7 @@ from itertools import product
 import numpy as np
 from numpy.typing import NDArray
 
-from .rank import ContextRanking, rank_contexts, support_label
+from .rank import IncidenceSpace, support_label
 from .stats import (
     BoolArray,
     EdgeCounts,
@@ -21,6 +21,7 @@ from .stats import (
     context_candidates,
     edge_counts,
     group_votes,
+    kept_and_likelihood,
     unique_incidence,
 )
 from .votes import Params, VoteTable
@@ -162,25 +163,16 @@ def _all_incidence(
     return unique_incidence(cand_group, cand_context, n_contexts)
 
 
-def _rank_kept(
-    grouping: Grouping,
-    counts: EdgeCounts,
-    kept: BoolArray,
-    incidence: tuple[IndexArray, IndexArray],
-    n_contexts: int,
-    damping: float,
-) -> ContextRanking:
-    inc_edge, inc_context = incidence
-    selected = kept[inc_edge]
-    return rank_contexts(
+def _incidence_space(
+    grouping: Grouping, incidence: tuple[IndexArray, IndexArray], n_contexts: int
+) -> IncidenceSpace:
+    return IncidenceSpace.build(
+        incidence[0],
+        incidence[1],
         grouping.group_src,
         grouping.group_dst,
-        counts.wiser_likelihood,
-        inc_edge[selected],
-        inc_context[selected],
         grouping.n_values,
         n_contexts,
-        damping,
     )
 
 
@@ -188,17 +180,18 @@ def _bootstrap_wins(
     votes: VoteTable,
     grouping: Grouping,
     vote_context: IndexArray,
-    n_contexts: int,
+    space: IncidenceSpace,
     params: Params,
 ) -> NDArray[np.int64]:
     """Wins per (context, value index) over `params.bootstrap` participant resamples.
 
     Counts are aggregated once per (participant, group, choice) cell, so a replicate is a
-    weighted bincount by participant multiplicities rather than a re-scan of the votes.
+    weighted bincount by participant multiplicities rather than a re-scan of the votes; its
+    kept incidences are a subset of `space`, so ranking them needs no sorting.
     """
     n_groups = grouping.n_groups
-    n_values = grouping.n_values
-    wins = np.zeros((n_contexts, max(n_values, 1)), dtype=np.int64)
+    n_contexts = space.n_contexts
+    wins = np.zeros((n_contexts, max(grouping.n_values, 1)), dtype=np.int64)
     if params.bootstrap == 0 or len(votes) == 0:
         return wins
     participant_ids, participant = np.unique(votes.participant, return_inverse=True)
@@ -208,11 +201,13 @@ def _bootstrap_wins(
     cell_keys, cell_size = np.unique(participant * (3 * n_groups) + flat, return_counts=True)
     cell_participant = cell_keys // (3 * n_groups)
     cell_flat = (cell_keys % (3 * n_groups)).astype(np.intp)
-    cell_size = cell_size.astype(np.float64)
+    cell_weight = cell_size.astype(np.float64)
 
+    n_ctx = max(n_contexts, 1)
+    space_keys = space.edge.astype(np.int64) * n_ctx + space.context
     reference = grouping.mode == "reference"
     if reference:
-        n_ctx = max(n_contexts, 1)
+        # which participants saw each (group, context): it decides the edge's contexts
         gc_keys, gc_of_vote = np.unique(
             grouping.vote_group.astype(np.int64) * n_ctx + vote_context, return_inverse=True
         )
@@ -223,35 +218,34 @@ def _bootstrap_wins(
         cand_row, cand_group, cand_context = context_candidates(
             (gc_keys // n_ctx).astype(np.intp), (gc_keys % n_ctx).astype(np.intp), grouping.reverse
         )
+        cand_incidence = np.searchsorted(
+            space_keys, cand_group.astype(np.int64) * n_ctx + cand_context
+        )
+    n_incidences = int(space.edge.shape[0])
 
     rng = np.random.default_rng(params.seed)
     for _ in range(params.bootstrap):
         draw = rng.integers(0, n_participants, size=n_participants)
         multiplicity = np.bincount(draw, minlength=n_participants).astype(np.float64)
-        weights = cell_size * multiplicity[cell_participant]
+        weights = cell_weight * multiplicity[cell_participant]
         per_choice = np.bincount(cell_flat, weights=weights, minlength=3 * n_groups)
-        counts = edge_counts(per_choice.reshape(n_groups, 3), grouping.reverse)
-        kept = counts.kept(params.min_wiser, params.min_likelihood, params.max_entropy)
-        if reference:
-            present = (
-                np.bincount(seen_row, weights=multiplicity[seen_participant], minlength=n_rows) > 0
-            )
-            chosen = present[cand_row] & kept[cand_group]
-            incidence = unique_incidence(cand_group[chosen], cand_context[chosen], n_contexts)
-        else:
-            kept_groups = np.flatnonzero(kept).astype(np.intp)
-            incidence = (kept_groups, grouping.group_context[kept_groups])
-        ranking = rank_contexts(
-            grouping.group_src,
-            grouping.group_dst,
-            counts.wiser_likelihood,
-            incidence[0],
-            incidence[1],
-            n_values,
-            n_contexts,
-            params.damping,
+        kept, likelihood = kept_and_likelihood(
+            per_choice.reshape(n_groups, 3),
+            grouping.reverse,
+            params.min_wiser,
+            params.min_likelihood,
+            params.max_entropy,
         )
-        winner = ranking.winners()
+        if reference:
+            present = np.zeros(n_rows, dtype=np.bool_)
+            present[seen_row[multiplicity[seen_participant] > 0]] = True
+            chosen = present[cand_row] & kept[cand_group]
+            mask = np.zeros(n_incidences, dtype=np.bool_)
+            mask[cand_incidence[chosen]] = True
+            selected = np.flatnonzero(mask).astype(np.intp)
+        else:
+            selected = np.flatnonzero(kept[space.edge]).astype(np.intp)
+        winner = space.winners(selected, likelihood, params.damping)
         has_winner = winner >= 0
         wins[np.flatnonzero(has_winner), winner[has_winner]] += 1
     return wins
@@ -260,7 +254,7 @@ def _bootstrap_wins(
 def _sensitivity(
     grouping: Grouping,
     counts: EdgeCounts,
-    incidence: tuple[IndexArray, IndexArray],
+    space: IncidenceSpace,
     contexts: list[str],
     params: Params,
 ) -> list[SensitivityCell]:
@@ -269,9 +263,8 @@ def _sensitivity(
         params.grid_min_wiser, params.grid_min_likelihood, params.grid_max_entropy
     ):
         kept = counts.kept(min_wiser, min_likelihood, max_entropy)
-        winner = _rank_kept(
-            grouping, counts, kept, incidence, len(contexts), params.damping
-        ).winners()
+        selected = np.flatnonzero(kept[space.edge]).astype(np.intp)
+        winner = space.winners(selected, counts.wiser_likelihood, params.damping)
         cells.append(
             SensitivityCell(
                 min_wiser=min_wiser,
@@ -319,8 +312,11 @@ def build(votes: VoteTable, params: Params | None = None) -> GraphResult:
         context_index=incidence[1],
     )
 
-    ranking = _rank_kept(grouping, counts, kept, incidence, n_contexts, params.damping)
-    wins = _bootstrap_wins(votes, grouping, vote_context, n_contexts, params)
+    space = _incidence_space(grouping, incidence, n_contexts)
+    ranking = space.ranking(
+        np.flatnonzero(kept[space.edge]).astype(np.intp), counts.wiser_likelihood, params.damping
+    )
+    wins = _bootstrap_wins(votes, grouping, vote_context, space, params)
     bootstrapped = params.bootstrap > 0
 
     winners: dict[str, Winner] = {}
@@ -372,7 +368,7 @@ def build(votes: VoteTable, params: Params | None = None) -> GraphResult:
         winners=winners,
         rankings=rankings,
         win_probabilities=win_probabilities,
-        sensitivity=_sensitivity(grouping, counts, incidence, contexts, params),
+        sensitivity=_sensitivity(grouping, counts, space, contexts, params),
         participants=int(np.unique(votes.participant).shape[0]),
         votes=len(votes),
     )

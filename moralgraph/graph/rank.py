@@ -67,50 +67,101 @@ class ContextRanking:
     score: FloatArray
     starts: IndexArray  # first row of each context (len n_contexts + 1)
 
-    def winners(self) -> IndexArray:
-        """Winning value index per context, -1 where the context has no kept edge."""
-        n_contexts = int(self.starts.shape[0]) - 1
-        result = np.full(n_contexts, -1, dtype=np.intp)
-        present = self.starts[1:] > self.starts[:-1]
-        result[present] = self.value[self.starts[:-1][present]]
+
+@dataclass(frozen=True, eq=False)
+class IncidenceSpace:
+    """Every (edge, context) incidence that can occur, each with its two nodes; a node is a
+    (context, value) pair. Built once per vote set, so that ranking any subset of incidences
+    (a threshold setting, a bootstrap replicate) needs no sorting."""
+
+    edge: IndexArray  # sorted by (edge, context)
+    context: IndexArray
+    src_node: IndexArray
+    dst_node: IndexArray
+    node_context: IndexArray  # nodes sorted by (context, value index)
+    node_value: IndexArray
+    n_contexts: int
+
+    @classmethod
+    def build(
+        cls,
+        incidence_edge: IndexArray,
+        incidence_context: IndexArray,
+        edge_src: IndexArray,
+        edge_dst: IndexArray,
+        n_values: int,
+        n_contexts: int,
+    ) -> IncidenceSpace:
+        n_values = max(n_values, 1)
+        n_inc = int(incidence_edge.shape[0])
+        ctx = incidence_context.astype(np.int64)
+        node_keys = np.concatenate(
+            [ctx * n_values + edge_src[incidence_edge], ctx * n_values + edge_dst[incidence_edge]]
+        )
+        keys, node_of = np.unique(node_keys, return_inverse=True)
+        node_of = node_of.reshape(-1).astype(np.intp)
+        return cls(
+            edge=incidence_edge,
+            context=incidence_context,
+            src_node=node_of[:n_inc],
+            dst_node=node_of[n_inc:],
+            node_context=(keys // n_values).astype(np.intp),
+            node_value=(keys % n_values).astype(np.intp),
+            n_contexts=n_contexts,
+        )
+
+    def scores(
+        self, selected: IndexArray, edge_weight: FloatArray, alpha: float
+    ) -> tuple[IndexArray, FloatArray]:
+        """PageRank per context over the selected incidences: (touched nodes, their scores),
+        nodes in (context, value) order."""
+        n_nodes = int(self.node_context.shape[0])
+        touched = np.zeros(n_nodes, dtype=np.bool_)
+        src = self.src_node[selected]
+        dst = self.dst_node[selected]
+        touched[src] = True
+        touched[dst] = True
+        nodes = np.flatnonzero(touched).astype(np.intp)
+        compact = np.cumsum(touched, dtype=np.intp) - 1
+        score = block_pagerank(
+            compact[src],
+            compact[dst],
+            edge_weight[self.edge[selected]],
+            self.node_context[nodes],
+            self.n_contexts,
+            alpha=alpha,
+        )
+        return nodes, score
+
+    def ranking(
+        self, selected: IndexArray, edge_weight: FloatArray, alpha: float
+    ) -> ContextRanking:
+        nodes, score = self.scores(selected, edge_weight, alpha)
+        context = self.node_context[nodes]
+        value = self.node_value[nodes]
+        order = np.lexsort((value, -score, context))
+        sorted_context = context[order]
+        starts = np.searchsorted(sorted_context, np.arange(self.n_contexts + 1)).astype(np.intp)
+        return ContextRanking(
+            context=sorted_context, value=value[order], score=score[order], starts=starts
+        )
+
+    def winners(self, selected: IndexArray, edge_weight: FloatArray, alpha: float) -> IndexArray:
+        """Winning value index per context (highest score, then lowest value id); -1 where the
+        context has no selected incidence. Linear time: no sort."""
+        nodes, score = self.scores(selected, edge_weight, alpha)
+        result = np.full(self.n_contexts, -1, dtype=np.intp)
+        if nodes.shape[0] == 0:
+            return result
+        context = self.node_context[nodes]
+        starts = np.flatnonzero(np.r_[True, context[1:] != context[:-1]])
+        best = np.maximum.reduceat(score, starts)
+        block = np.cumsum(np.r_[False, context[1:] != context[:-1]], dtype=np.intp)
+        position = np.arange(nodes.shape[0], dtype=np.intp)
+        candidate = np.where(score == best[block], position, nodes.shape[0])
+        first = np.minimum.reduceat(candidate, starts)
+        result[context[starts]] = self.node_value[nodes[first]]
         return result
-
-
-def rank_contexts(
-    edge_src: IndexArray,
-    edge_dst: IndexArray,
-    edge_weight: FloatArray,
-    incidence_edge: IndexArray,
-    incidence_context: IndexArray,
-    n_values: int,
-    n_contexts: int,
-    alpha: float,
-) -> ContextRanking:
-    """PageRank per context over the edges incident to it (edge → context incidences)."""
-    n_values = max(n_values, 1)
-    n_inc = int(incidence_edge.shape[0])
-    ctx = incidence_context.astype(np.int64)
-    node_keys = np.concatenate(
-        [ctx * n_values + edge_src[incidence_edge], ctx * n_values + edge_dst[incidence_edge]]
-    )
-    keys, node_of = np.unique(node_keys, return_inverse=True)
-    node_of = node_of.reshape(-1)
-    node_context = (keys // n_values).astype(np.intp)
-    node_value = (keys % n_values).astype(np.intp)
-    score = block_pagerank(
-        node_of[:n_inc],
-        node_of[n_inc:],
-        edge_weight[incidence_edge],
-        node_context,
-        n_contexts,
-        alpha=alpha,
-    )
-    order = np.lexsort((node_value, -score, node_context))
-    sorted_context = node_context[order]
-    starts = np.searchsorted(sorted_context, np.arange(n_contexts + 1)).astype(np.intp)
-    return ContextRanking(
-        context=sorted_context, value=node_value[order], score=score[order], starts=starts
-    )
 
 
 def support_label(scores: Sequence[float] | FloatArray) -> str:

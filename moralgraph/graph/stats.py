@@ -157,6 +157,33 @@ def edge_counts(per_choice: NDArray[np.float64] | IntArray, reverse: IndexArray)
     )
 
 
+def kept_and_likelihood(
+    per_choice: NDArray[np.float64] | IntArray,
+    reverse: IndexArray,
+    min_wiser: float,
+    min_likelihood: float,
+    max_entropy: float,
+) -> tuple[BoolArray, FloatArray]:
+    """The same filter as `EdgeCounts.kept`, computing summaries only for groups whose
+    markedWiser passes (the bootstrap's hot path). The likelihood is valid where kept."""
+    n_groups = int(per_choice.shape[0])
+    wiser = per_choice[:, 0]
+    candidate = np.flatnonzero((wiser > 0) & (wiser >= min_wiser))
+    rows = per_choice[candidate]
+    rev = reverse[candidate]
+    has_reverse = rev >= 0
+    reverse_rows = per_choice[np.where(has_reverse, rev, 0)]
+    less_wise = np.where(has_reverse, reverse_rows[:, 0], 0)
+    impressions = rows.sum(axis=1) + np.where(has_reverse, reverse_rows.sum(axis=1), 0)
+    likelihood, entropy = summarise(rows[:, 0], rows[:, 1], rows[:, 2], less_wise, impressions)
+    passes = (likelihood >= min_likelihood) & (entropy <= max_entropy)
+    kept = np.zeros(n_groups, dtype=np.bool_)
+    kept[candidate[passes]] = True
+    full_likelihood = np.zeros(n_groups, dtype=np.float64)
+    full_likelihood[candidate] = likelihood
+    return kept, full_likelihood
+
+
 def summarise(
     wiser: NDArray[np.float64] | IntArray,
     not_wiser: NDArray[np.float64] | IntArray,

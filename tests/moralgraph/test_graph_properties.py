@@ -194,3 +194,38 @@ def test_bootstrap_is_independent_of_vote_order() -> None:
     assert (
         build(votes, params).win_probabilities == build(votes.take(order), params).win_probabilities
     )
+
+
+@PROPERTY_SETTINGS
+@given(
+    votes_strategy,
+    modes,
+    st.integers(1, 3),
+    st.sampled_from([0.0, 0.33, 0.5]),
+    st.sampled_from([1.0, 1.69, 2.2]),
+)
+def test_the_bootstraps_fast_filter_matches_the_edge_table(
+    rows: list[Any], mode: str, min_wiser: int, min_likelihood: float, max_entropy: float
+) -> None:
+    from moralgraph.graph.stats import (
+        choice_counts,
+        edge_counts,
+        group_votes,
+        kept_and_likelihood,
+    )
+
+    votes = VoteTable.from_rows(rows, contexts=CONTEXTS)
+    grouping = group_votes(
+        votes.from_value,
+        votes.to_value,
+        votes.context.astype(np.intp),
+        len(CONTEXTS),
+        mode,  # type: ignore[arg-type]
+    )
+    per_choice = choice_counts(grouping.vote_group, votes.choice, grouping.n_groups)
+    counts = edge_counts(per_choice.astype(np.float64), grouping.reverse)
+    kept, likelihood = kept_and_likelihood(
+        per_choice.astype(np.float64), grouping.reverse, min_wiser, min_likelihood, max_entropy
+    )
+    assert np.array_equal(kept, counts.kept(min_wiser, min_likelihood, max_entropy))
+    assert np.array_equal(likelihood[kept], counts.wiser_likelihood[kept])

@@ -180,3 +180,17 @@ def test_votes_csv(tmp_path: Path) -> None:
     assert rows[2][0] == "p-2" and rows[2][4] == "not_sure"
     with pytest.raises(ValueError):
         write_votes_csv([("p-1", 1, 2)], path)
+
+
+@pytest.mark.parametrize("mode", ["reference", "context"])
+def test_golden_snapshots_validate_against_the_schema(mode: str) -> None:
+    import jsonschema
+
+    schema_path = Path(__file__).resolve().parents[2] / "moralgraph" / "snapshot.schema.json"
+    validator = jsonschema.Draft202012Validator(
+        json.loads(schema_path.read_text()),
+        format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
+    )
+    doc = reference_snapshot(mode)
+    validator.validate(doc)
+    assert doc["winners"] and doc["stats"] == {"participants": 506, "votes": 1540}

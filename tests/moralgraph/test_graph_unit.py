@@ -286,3 +286,12 @@ def test_sensitivity_grid_covers_every_combination() -> None:
     assert len(result.sensitivity) == 3 * 4 * 4
     looser = [c for c in result.sensitivity if c.min_wiser == 1 and c.max_entropy == 2.0]
     assert all(set(c.winners) == {"X", "Y"} for c in looser)
+
+
+def test_content_hash_changes_with_the_scoring_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moralgraph.graph import snapshot
+
+    votes = VoteTable.from_rows(TINY)
+    before = content_hash(votes, Params())
+    monkeypatch.setattr(snapshot, "SCORING_VERSION", "next")
+    assert snapshot.content_hash(votes, Params()) != before

@@ -16,6 +16,7 @@ from typing import Any
 
 import openai
 
+from inference.backends import hash_embed
 from inference.gateway.base import Gateway
 from inference.gateway.errors import LLMBadRequest, LLMError, LLMTimeout, LLMUnavailable
 from inference.gateway.types import (
@@ -230,6 +231,10 @@ class OpenAICompatGateway(Gateway):
         name = model or self.embed_model
         if not texts:
             return Embeddings(model=name, vectors=[])
+        if name == hash_embed.MODEL_NAME:
+            # A chat-only server (vLLM serving one generation model) has no embeddings: the
+            # deterministic local embedding stands in, under its own name.
+            return Embeddings(model=name, vectors=[hash_embed.embed_text(text) for text in texts])
         response = await self._with_retries(
             "embeddings",
             lambda client: client.embeddings.create(

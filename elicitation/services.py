@@ -188,7 +188,7 @@ def values_card_canonicalise(*, card_id: int) -> int:
 def demo_study_seed() -> Study:
     """Create or bring up to date the demo study; running it twice changes nothing."""
     from elicitation.demo import DEMO_QUESTIONS, DEMO_SLUG, DEMO_STUDY
-    from moralgraph.services import context_ensure
+    from moralgraph.services import context_ensure, demo_graph_seed
 
     study, _ = Study.objects.update_or_create(
         slug=DEMO_SLUG,
@@ -211,4 +211,5 @@ def demo_study_seed() -> Study:
         )
         for text in spec["contexts"]:
             context_ensure(study_id=study.pk, text=text, question_ids=[question.pk])
+    demo_graph_seed(study_id=study.pk)
     return study

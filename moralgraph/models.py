@@ -23,6 +23,8 @@ class Context(models.Model):
     questions = models.ManyToManyField("elicitation.Question", related_name="contexts", blank=True)
     text = models.CharField(max_length=300, help_text='e.g. "When they are in distress"')
     origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.CURATED)
+    generator_model = models.CharField(max_length=120, blank=True)
+    prompt_hash = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -236,3 +238,26 @@ class CanonicalisationDecision(models.Model):
 
     def __str__(self) -> str:
         return f"card {self.card_id}: {'merged' if self.is_merged else 'new'} → {self.value_id}"
+
+
+class GraphRebuildState(models.Model):
+    """Per study, the bookkeeping that coalesces live snapshot rebuilds: each vote bumps
+    `requested_seq`; a worker claims a rebuild with a compare-and-set on `running_since` and
+    releases it only when nothing newer was requested meanwhile."""
+
+    study = models.OneToOneField(
+        "elicitation.Study", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    requested_seq = models.BigIntegerField(default=0)
+    claimed_seq = models.BigIntegerField(default=0)
+    built_seq = models.BigIntegerField(default=0)
+    is_queued = models.BooleanField(default=False)
+    running_since = models.DateTimeField(null=True, blank=True)
+    last_snapshot = models.ForeignKey(
+        GraphSnapshot, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    rebuilds = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"study {self.study_id}: requested {self.requested_seq}, built {self.built_seq}"

@@ -1,0 +1,314 @@
+"""Reads of the graph's tables. They return plain data or model instances; nothing writes.
+
+`vote_table_load` is the hot path of every snapshot: on PostgreSQL it streams the votes in
+scope with a binary `COPY … TO STDOUT` straight into numpy columns (about ten times faster
+than materialising ORM rows); elsewhere it falls back to `values_list`.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import numpy as np
+from django.db import connection
+from django.db.models import Count, Q, QuerySet
+
+from moralgraph.graph import VoteTable
+from moralgraph.models import (
+    Context,
+    GraphSnapshot,
+    Selection,
+    UpgradeHypothesis,
+    UpgradeVote,
+    Value,
+)
+
+LoadMethod = Literal["auto", "copy", "orm"]
+_CHOICE_CODE = {"upgrade": 0, "no_upgrade": 1, "not_sure": 2}
+# Binary COPY framing: 11-byte signature, 4-byte flags, 4-byte header-extension length.
+_COPY_HEADER = 19
+_COPY_TRAILER = 2
+_COPY_FIELDS = 5
+_COPY_ROW = np.dtype(
+    [("n", ">i2")]
+    + [item for i in range(_COPY_FIELDS) for item in ((f"l{i}", ">i4"), (f"v{i}", ">i8"))]
+)
+
+
+@dataclass(frozen=True)
+class VoteScope:
+    """Which votes of a study a snapshot covers (DESIGN §3, GraphSnapshot filters)."""
+
+    study_id: int
+    before: datetime | None = None
+    question_ids: tuple[int, ...] = ()
+    excluded_participant_ids: tuple[int, ...] = ()
+
+    def as_filters(self) -> dict[str, Any]:
+        """The snapshot's `filters` object (only the filters in use)."""
+        filters: dict[str, Any] = {}
+        if self.before is not None:
+            filters["created_before"] = self.before.isoformat().replace("+00:00", "Z")
+        if self.question_ids:
+            filters["question_ids"] = sorted(self.question_ids)
+        if self.excluded_participant_ids:
+            filters["excluded_participants"] = sorted(self.excluded_participant_ids)
+        return filters
+
+
+def study_contexts(*, study_id: int) -> list[Context]:
+    return list(Context.objects.filter(study_id=study_id).order_by("id"))
+
+
+def votes_in_scope(scope: VoteScope) -> QuerySet[UpgradeVote]:
+    votes = UpgradeVote.objects.filter(study_id=scope.study_id)
+    if scope.before is not None:
+        votes = votes.filter(created_at__lt=scope.before)
+    if scope.question_ids:
+        votes = votes.filter(
+            context__in=Context.objects.filter(
+                study_id=scope.study_id, questions__in=scope.question_ids
+            ).values("id")
+        )
+    if scope.excluded_participant_ids:
+        votes = votes.exclude(participant_id__in=scope.excluded_participant_ids)
+    return votes
+
+
+def _copy_columns(scope: VoteScope) -> tuple[np.ndarray[Any, np.dtype[Any]], ...]:
+    """The five vote columns of the scope via binary COPY (PostgreSQL only)."""
+    votes = votes_in_scope(scope).values_list(
+        "participant_id", "from_value_id", "to_value_id", "context_id", "choice"
+    )
+    sql, params = votes.query.sql_with_params()
+    # The select list is ours, so it can be rewritten to five non-null int8 columns.
+    table = UpgradeVote._meta.db_table
+    select = (
+        f'SELECT "{table}"."participant_id"::int8, "{table}"."from_value_id"::int8, '
+        f'"{table}"."to_value_id"::int8, "{table}"."context_id"::int8, '
+        f"(CASE \"{table}\".\"choice\" WHEN 'upgrade' THEN 0 WHEN 'no_upgrade' THEN 1 "
+        "ELSE 2 END)::int8 "
+    )
+    from_at = sql.index(" FROM ")
+    query = select + sql[from_at + 1 :]
+    chunks: list[bytes] = []
+    with connection.cursor() as cursor:
+        raw = cursor.cursor  # the psycopg 3 cursor underneath Django's wrapper
+        with raw.copy(f"COPY ({query}) TO STDOUT (FORMAT BINARY)", params) as copy:
+            for block in copy:
+                chunks.append(bytes(block))
+    data = b"".join(chunks)
+    count = (len(data) - _COPY_HEADER - _COPY_TRAILER) // _COPY_ROW.itemsize
+    rows = np.frombuffer(data, dtype=_COPY_ROW, count=count, offset=_COPY_HEADER)
+    return tuple(rows[f"v{i}"].astype(np.int64) for i in range(_COPY_FIELDS))
+
+
+def _orm_columns(scope: VoteScope) -> tuple[np.ndarray[Any, np.dtype[Any]], ...]:
+    rows = list(
+        votes_in_scope(scope).values_list(
+            "participant_id", "from_value_id", "to_value_id", "context_id", "choice"
+        )
+    )
+    if not rows:
+        return tuple(np.zeros(0, dtype=np.int64) for _ in range(_COPY_FIELDS))
+    participant, from_value, to_value, context, choice = zip(*rows, strict=True)
+    return (
+        np.fromiter(participant, dtype=np.int64, count=len(rows)),
+        np.fromiter(from_value, dtype=np.int64, count=len(rows)),
+        np.fromiter(to_value, dtype=np.int64, count=len(rows)),
+        np.fromiter(context, dtype=np.int64, count=len(rows)),
+        np.fromiter((_CHOICE_CODE[c] for c in choice), dtype=np.int64, count=len(rows)),
+    )
+
+
+def vote_table_load(
+    scope: VoteScope, *, method: LoadMethod = "auto"
+) -> tuple[VoteTable, list[Context]]:
+    """The votes in scope as a `VoteTable` (participants and values by database id), and the
+    study's contexts; `VoteTable.contexts` lists their texts in the same order."""
+    if method == "auto":
+        method = "copy" if connection.vendor == "postgresql" else "orm"
+    columns = _copy_columns(scope) if method == "copy" else _orm_columns(scope)
+    participant, from_value, to_value, context_id, choice = columns
+    contexts = study_contexts(study_id=scope.study_id)
+    ids = np.asarray([c.pk for c in contexts], dtype=np.int64)  # ascending
+    index = np.searchsorted(ids, context_id)
+    if len(context_id) and (index.max() >= len(ids) or not np.array_equal(ids[index], context_id)):
+        raise ValueError("a vote refers to a context of another study")
+    table = VoteTable(
+        participant=participant,
+        from_value=from_value,
+        to_value=to_value,
+        context=index.astype(np.int32),
+        choice=choice.astype(np.int8),
+        contexts=[c.text for c in contexts],
+    )
+    return table, contexts
+
+
+def values_for_snapshot(*, value_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """The snapshot's value entries; numeric source ids become integers (the reference
+    study's canonical card ids are integers)."""
+    rows = (
+        Value.objects.filter(pk__in=list(value_ids))
+        .order_by("id")
+        .values(
+            "id",
+            "source_id",
+            "title",
+            "description",
+            "policies",
+            "instructions_short",
+            "instructions_detailed",
+            "status",
+        )
+    )
+    values: list[dict[str, Any]] = []
+    for row in rows:
+        source = row["source_id"]
+        row["source_id"] = int(source) if source.isdigit() else (source or None)
+        values.append(row)
+    return values
+
+
+def snapshot_get(*, study_id: int, snapshot_id: int | None = None) -> GraphSnapshot | None:
+    """A snapshot of the study by id, or its newest one."""
+    snapshots = GraphSnapshot.objects.filter(study_id=study_id)
+    if snapshot_id is not None:
+        return snapshots.filter(pk=snapshot_id).first()
+    return snapshots.order_by("-created_at", "-id").first()
+
+
+def snapshot_document_get(snapshot: GraphSnapshot) -> dict[str, Any]:
+    document: dict[str, Any] = snapshot.document
+    return document
+
+
+def vote_rows_for_export(*, scope: VoteScope) -> list[tuple[str, int, int, str, str, str]]:
+    """votes.csv rows: the participant's pseudonymous public id, never an external id."""
+    return [
+        (str(public_id), from_id, to_id, context, choice, created.isoformat())
+        for public_id, from_id, to_id, context, choice, created in votes_in_scope(scope)
+        .order_by("id")
+        .values_list(
+            "participant__public_id",
+            "from_value_id",
+            "to_value_id",
+            "context__text",
+            "choice",
+            "created_at",
+        )
+        .iterator(chunk_size=5000)
+    ]
+
+
+# --- the draw of upgrade hypotheses (DESIGN §4.3) ------------------------------------------
+
+DRAW_WEIGHTS: dict[str, float] = {"popular": 0.3, "convergent": 0.3, "sparse": 0.4}
+PICKED_PREFERENCE = (
+    4.0  # a hypothesis whose from-value the participant picked weighs this much more
+)
+
+
+@dataclass(frozen=True)
+class DrawnHypothesis:
+    id: int
+    from_value_id: int
+    to_value_id: int
+    context_id: int
+    context: str
+    story: str
+    strategy: str  # "popular", "convergent" or "sparse"
+
+
+def _pool(hypotheses: list[dict[str, Any]], strategy: str) -> list[dict[str, Any]]:
+    """Hypotheses ordered best first for a strategy: popular = most votes; convergent = most
+    one-sided votes so far (where a decision is forming); sparse = fewest votes."""
+    if strategy == "popular":
+        return sorted(hypotheses, key=lambda h: (-h["votes"], h["id"]))
+    if strategy == "convergent":
+
+        def agreement(h: dict[str, Any]) -> float:
+            return h["upgrades"] / h["votes"] if h["votes"] else 0.0
+
+        return sorted(
+            [h for h in hypotheses if h["votes"]],
+            key=lambda h: (-agreement(h), -h["votes"], h["id"]),
+        )
+    return sorted(hypotheses, key=lambda h: (h["votes"], h["id"]))
+
+
+def hypotheses_draw(
+    *, participant_id: int, study_id: int, count: int, seed: int | None = None
+) -> list[DrawnHypothesis]:
+    """Up to `count` hypotheses for a participant: each slot picks a strategy with weights
+    popular 0.3 / convergent 0.3 / sparse 0.4, then a hypothesis from that strategy's top of
+    the list, weighting up those whose from-value the participant picked as wise. Hypotheses
+    the participant already judged (same pair and context) are never drawn again."""
+    rng = random.Random(seed if seed is not None else participant_id)
+    judged = set(
+        UpgradeVote.objects.filter(participant_id=participant_id).values_list(
+            "from_value_id", "to_value_id", "context_id"
+        )
+    )
+    picked = set(
+        Selection.objects.filter(participant_id=participant_id, is_picked=True).values_list(
+            "value_id", flat=True
+        )
+    )
+    rows = (
+        UpgradeHypothesis.objects.filter(study_id=study_id)
+        .filter(from_value__status=Value.Status.ACTIVE, to_value__status=Value.Status.ACTIVE)
+        .annotate(
+            votes=Count("votes", distinct=True),
+            upgrades=Count(
+                "votes", filter=Q(votes__choice=UpgradeVote.Choice.UPGRADE), distinct=True
+            ),
+        )
+        .values(
+            "id",
+            "from_value_id",
+            "to_value_id",
+            "context_id",
+            "context__text",
+            "story",
+            "votes",
+            "upgrades",
+        )
+    )
+    available: list[dict[str, Any]] = []
+    seen_keys: set[tuple[int, int, int]] = set()
+    for row in rows.order_by("id"):
+        key = (row["from_value_id"], row["to_value_id"], row["context_id"])
+        if key in judged or key in seen_keys:
+            continue
+        seen_keys.add(key)
+        available.append(row)
+    drawn: list[DrawnHypothesis] = []
+    strategies = list(DRAW_WEIGHTS)
+    weights = [DRAW_WEIGHTS[s] for s in strategies]
+    while available and len(drawn) < count:
+        strategy = rng.choices(strategies, weights=weights)[0]
+        pool = _pool(available, strategy)
+        if not pool:  # nothing voted on yet: convergence is undefined, fall back to sparse
+            strategy, pool = "sparse", _pool(available, "sparse")
+        top = pool[: max(5, count)]
+        choice_weights = [PICKED_PREFERENCE if h["from_value_id"] in picked else 1.0 for h in top]
+        chosen = rng.choices(top, weights=choice_weights)[0]
+        available = [h for h in available if h["id"] != chosen["id"]]
+        drawn.append(
+            DrawnHypothesis(
+                id=chosen["id"],
+                from_value_id=chosen["from_value_id"],
+                to_value_id=chosen["to_value_id"],
+                context_id=chosen["context_id"],
+                context=chosen["context__text"],
+                story=chosen["story"],
+                strategy=strategy,
+            )
+        )
+    return drawn

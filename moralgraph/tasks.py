@@ -1,0 +1,49 @@
+"""Background entry points: they take ids and call one service.
+
+`light`: the live snapshot rebuild (idempotent: a pure recompute, stored once per content
+hash, with a compare-and-set claim that coalesces bursts). `llm`: work that waits on a model,
+retried with backoff on transient model errors only.
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from inference.gateway import LLMTimeout, LLMUnavailable
+from moralgraph import canonicalisation, generation, services
+
+_LLM_RETRY = {
+    "autoretry_for": (LLMUnavailable, LLMTimeout),
+    "retry_backoff": 5,
+    "retry_backoff_max": 120,
+    "retry_jitter": True,
+    "max_retries": 3,
+}
+
+
+@shared_task(queue="light", acks_late=True, reject_on_worker_lost=True)
+def snapshot_rebuild(study_id: int) -> int | None:
+    snapshot = services.snapshot_rebuild_run(study_id=study_id)
+    return snapshot.pk if snapshot is not None else None
+
+
+@shared_task(queue="llm", acks_late=True, reject_on_worker_lost=True)
+def study_cards_canonicalise(study_id: int) -> dict[str, int]:
+    # Idempotent: only cards without a value are touched.
+    return canonicalisation.study_cards_canonicalise(study_id=study_id)
+
+
+@shared_task(queue="llm", **_LLM_RETRY)
+def contexts_generate(study_id: int, question_id: int, count: int = 5) -> list[int]:
+    # Idempotent: contexts are unique per study and text.
+    contexts = generation.contexts_generate(study_id=study_id, question_id=question_id, count=count)
+    return [c.pk for c in contexts]
+
+
+@shared_task(queue="llm", **_LLM_RETRY)
+def hypotheses_generate(study_id: int, context_id: int, run_id: str) -> list[int]:
+    # Idempotent per run id: hypotheses are unique per (from, to, context, run).
+    hypotheses = generation.hypotheses_generate(
+        study_id=study_id, context_id=context_id, run_id=run_id
+    )
+    return [h.pk for h in hypotheses]

@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from elicitation.models import (
     CardProposal,
@@ -29,7 +31,14 @@ class ContextInline(admin.TabularInline):
 
 @admin.register(Study)
 class StudyAdmin(admin.ModelAdmin):
-    list_display = ["title", "slug", "status", "participation_mode", "interviewer_backend", "created_at"]
+    list_display = [
+        "title",
+        "slug",
+        "status",
+        "participation_mode",
+        "interviewer_backend",
+        "created_at",
+    ]
     list_filter = ["status", "participation_mode", "visibility"]
     search_fields = ["title", "slug"]
     prepopulated_fields = {"slug": ["title"]}
@@ -40,23 +49,38 @@ class StudyAdmin(admin.ModelAdmin):
         ("Consent", {"fields": ["consent_text", "consent_version"]}),
         (
             "Participation",
-            {"fields": ["participation_mode", "panel_param", "completion_redirect_url", "quota",
-                        "demographic_questions"]},
+            {
+                "fields": [
+                    "participation_mode",
+                    "panel_param",
+                    "completion_redirect_url",
+                    "quota",
+                    "demographic_questions",
+                ]
+            },
         ),
         (
             "Interviewer",
-            {"fields": ["interviewer_backend", "interviewer_model", "interviewer_prompt_version",
-                        "max_turns", "max_tokens", "upgrade_votes"]},
+            {
+                "fields": [
+                    "interviewer_backend",
+                    "interviewer_model",
+                    "interviewer_prompt_version",
+                    "max_turns",
+                    "max_tokens",
+                    "upgrade_votes",
+                ]
+            },
         ),
     ]
 
     @admin.action(description="Open the selected studies")
-    def open_studies(self, request, queryset):  # type: ignore[no-untyped-def]
+    def open_studies(self, request: HttpRequest, queryset: QuerySet[Study]) -> None:
         updated = queryset.update(status=Study.Status.OPEN)
         self.message_user(request, f"{updated} studies opened.")
 
     @admin.action(description="Close the selected studies")
-    def close_studies(self, request, queryset):  # type: ignore[no-untyped-def]
+    def close_studies(self, request: HttpRequest, queryset: QuerySet[Study]) -> None:
         updated = queryset.update(status=Study.Status.CLOSED)
         self.message_user(request, f"{updated} studies closed.")
 
@@ -71,7 +95,7 @@ class ParticipantAdmin(admin.ModelAdmin):
 class MessageInline(admin.TabularInline):
     model = Message
     extra = 0
-    fields = ["seq", "role", "text", "is_stopped", "created_at"]
+    fields = ("seq", "role", "text", "is_stopped", "created_at")
     readonly_fields = fields
 
 

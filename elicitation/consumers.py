@@ -112,7 +112,11 @@ class InterviewConsumer(AsyncWebsocketConsumer):
                     interview_id=self.interview.id, proposal_id=frame.proposal_id
                 )
                 await self.send_json(
-                    {"type": "card_submitted", "card_id": card.pk, "next": interviewer.next_url(card)}
+                    {
+                        "type": "card_submitted",
+                        "card_id": card.pk,
+                        "next": interviewer.next_url(card),
+                    }
                 )
 
     @property

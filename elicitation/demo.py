@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
+
+class DemoQuestion(TypedDict):
+    title: str
+    text: str
+    seed_message: str
+    contexts: list[str]
+
+
 DEMO_SLUG = "demo"
 
 DEMO_STUDY = {
@@ -23,7 +33,7 @@ DEMO_STUDY = {
     ),
 }
 
-DEMO_QUESTIONS = [
+DEMO_QUESTIONS: list[DemoQuestion] = [
     {
         "title": "A father who refuses help",
         "text": (

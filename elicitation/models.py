@@ -50,7 +50,9 @@ class Study(models.Model):
     )
     max_turns = models.PositiveIntegerField(default=20)
     max_tokens = models.PositiveIntegerField(default=20000)
-    upgrade_votes = models.PositiveIntegerField(default=3, help_text="Upgrade stories per participant")
+    upgrade_votes = models.PositiveIntegerField(
+        default=3, help_text="Upgrade stories per participant"
+    )
     demographic_questions = models.JSONField(default=list, blank=True)
     quota = models.PositiveIntegerField(null=True, blank=True)
     visibility = models.CharField(
@@ -155,7 +157,9 @@ class Interview(models.Model):
         SUBMITTED = "submitted", "Card submitted"
         ABANDONED = "abandoned", "Abandoned"
 
-    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="interviews")
+    participant = models.ForeignKey(
+        Participant, on_delete=models.CASCADE, related_name="interviews"
+    )
     question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="interviews")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     backend = models.CharField(max_length=20)
@@ -270,3 +274,6 @@ class SurveyResponse(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["participant", "item"], name="survey_item_once")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.item}: {self.answer if self.answer is not None else self.text}"

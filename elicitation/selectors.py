@@ -40,9 +40,7 @@ def study_open_get(*, slug: str) -> Study | None:
 
 
 def study_public_list() -> list[Study]:
-    return list(
-        Study.objects.filter(status=Study.Status.OPEN, visibility=Study.Visibility.PUBLIC)
-    )
+    return list(Study.objects.filter(status=Study.Status.OPEN, visibility=Study.Visibility.PUBLIC))
 
 
 def study_questions(*, study: Study) -> list[Question]:
@@ -55,7 +53,9 @@ def participant_get(*, participant_id: int | None, study: Study) -> Participant 
     return Participant.objects.filter(pk=participant_id, study=study).first()
 
 
-def interview_for_participant(*, interview_id: int, participant_ids: list[int]) -> InterviewInfo | None:
+def interview_for_participant(
+    *, interview_id: int, participant_ids: list[int]
+) -> InterviewInfo | None:
     """The interview, if it belongs to one of this browser session's participants."""
     interview = (
         Interview.objects.select_related("question", "participant__study")
@@ -97,6 +97,9 @@ def interview_transcript(*, interview_id: int) -> list[dict[str, str]]:
 
 def interview_next_seq(*, interview_id: int) -> int:
     last = (
-        Message.objects.filter(interview_id=interview_id).order_by("-seq").values_list("seq", flat=True).first()
+        Message.objects.filter(interview_id=interview_id)
+        .order_by("-seq")
+        .values_list("seq", flat=True)
+        .first()
     )
     return (last or 0) + 1

@@ -28,9 +28,10 @@ def participant_consent(*, study: Study, external_id: str = "") -> Participant:
     if study.quota is not None and study.participants.count() >= study.quota:
         raise ApplicationError("study_full", "This study has reached its number of participants.")
     external_hash = hash_external_id(study=study, external_id=external_id) if external_id else ""
-    if external_hash and Participant.objects.filter(
-        study=study, external_id_hash=external_hash
-    ).exists():
+    if (
+        external_hash
+        and Participant.objects.filter(study=study, external_id_hash=external_hash).exists()
+    ):
         raise ApplicationError("already_entered", "This panel id has already taken part.")
     return Participant.objects.create(
         study=study,
@@ -78,9 +79,11 @@ def interview_message_add_user(
         return message_as_frame(existing), False
     try:
         with transaction.atomic():
-            interview = Interview.objects.select_for_update().select_related(
-                "participant__study"
-            ).get(pk=interview_id)
+            interview = (
+                Interview.objects.select_for_update()
+                .select_related("participant__study")
+                .get(pk=interview_id)
+            )
             if interview.status != Interview.Status.ACTIVE:
                 raise ApplicationError(
                     "interview_closed", "This interview is finished; your card was submitted."
@@ -139,7 +142,9 @@ def values_card_submit(*, interview_id: int, proposal_id: int) -> ValuesCard:
     from elicitation import tasks
 
     interview = (
-        Interview.objects.select_for_update().select_related("participant__study").get(pk=interview_id)
+        Interview.objects.select_for_update()
+        .select_related("participant__study")
+        .get(pk=interview_id)
     )
     proposal = interview.proposals.filter(pk=proposal_id).first()
     if proposal is None:
@@ -161,7 +166,7 @@ def values_card_submit(*, interview_id: int, proposal_id: int) -> ValuesCard:
     participant = interview.participant
     participant.stage = Participant.Stage.PICKS
     participant.save(update_fields=["stage"])
-    tasks.values_card_canonicalise.delay_on_commit(card.pk)
+    transaction.on_commit(lambda: tasks.values_card_canonicalise.delay(card.pk))
     return card
 
 

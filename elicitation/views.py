@@ -39,9 +39,11 @@ def study_start(request: HttpRequest, slug: str) -> HttpResponse:
         if request.POST.get("consent") != "yes":
             error = "Please tick the box to say you agree before you start."
         else:
-            external_id = request.GET.get(study.panel_param, "") if (
-                study.participation_mode == Study.ParticipationMode.PANEL
-            ) else ""
+            external_id = (
+                request.GET.get(study.panel_param, "")
+                if (study.participation_mode == Study.ParticipationMode.PANEL)
+                else ""
+            )
             try:
                 participant = services.participant_consent(study=study, external_id=external_id)
             except ApplicationError as exc:

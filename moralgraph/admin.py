@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from moralgraph.models import Context, Value
 
@@ -18,9 +20,9 @@ class ValueAdmin(admin.ModelAdmin):
     actions = ["hide_values", "show_values"]
 
     @admin.action(description="Hide the selected values (moderation)")
-    def hide_values(self, request, queryset):  # type: ignore[no-untyped-def]
+    def hide_values(self, request: HttpRequest, queryset: QuerySet[Value]) -> None:
         queryset.update(status=Value.Status.HIDDEN)
 
     @admin.action(description="Show the selected values again")
-    def show_values(self, request, queryset):  # type: ignore[no-untyped-def]
+    def show_values(self, request: HttpRequest, queryset: QuerySet[Value]) -> None:
         queryset.update(status=Value.Status.ACTIVE)

@@ -30,7 +30,9 @@ def realdata() -> Path:
 
 
 @pytest.fixture(scope="session")
-def subprocess_env(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+def subprocess_env(
+    django_db_setup: None, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, str]:
     """The environment a server or worker needs to share the test database and Redis."""
     db = settings.DATABASES["default"]
     assert db["ENGINE"] == "django.db.backends.postgresql", "the suite runs on PostgreSQL"

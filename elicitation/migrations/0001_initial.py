@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,159 +15,394 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Interview',
+            name="Interview",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('active', 'Active'), ('submitted', 'Card submitted'), ('abandoned', 'Abandoned')], default='active', max_length=10)),
-                ('backend', models.CharField(max_length=20)),
-                ('model', models.CharField(blank=True, max_length=120)),
-                ('prompt_version', models.PositiveIntegerField(blank=True, null=True)),
-                ('prompt_hash', models.CharField(blank=True, max_length=64)),
-                ('turn_count', models.PositiveIntegerField(default=0)),
-                ('token_count', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("active", "Active"),
+                            ("submitted", "Card submitted"),
+                            ("abandoned", "Abandoned"),
+                        ],
+                        default="active",
+                        max_length=10,
+                    ),
+                ),
+                ("backend", models.CharField(max_length=20)),
+                ("model", models.CharField(blank=True, max_length=120)),
+                ("prompt_version", models.PositiveIntegerField(blank=True, null=True)),
+                ("prompt_hash", models.CharField(blank=True, max_length=64)),
+                ("turn_count", models.PositiveIntegerField(default=0)),
+                ("token_count", models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Question',
+            name="Question",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200)),
-                ('text', models.TextField(help_text='The user message posed to the AI')),
-                ('seed_message', models.TextField(blank=True, help_text="The interviewer's first message")),
-                ('order', models.PositiveIntegerField(default=0)),
-                ('source_id', models.CharField(blank=True, max_length=120)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=200)),
+                ("text", models.TextField(help_text="The user message posed to the AI")),
+                (
+                    "seed_message",
+                    models.TextField(blank=True, help_text="The interviewer's first message"),
+                ),
+                ("order", models.PositiveIntegerField(default=0)),
+                ("source_id", models.CharField(blank=True, max_length=120)),
             ],
             options={
-                'ordering': ['study', 'order', 'id'],
+                "ordering": ["study", "order", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Study',
+            name="Study",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=80, unique=True)),
-                ('title', models.CharField(max_length=200)),
-                ('welcome_text', models.TextField(blank=True)),
-                ('consent_text', models.TextField(blank=True)),
-                ('consent_version', models.CharField(default='1', max_length=40)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('open', 'Open'), ('closed', 'Closed')], default='draft', max_length=10)),
-                ('participation_mode', models.CharField(choices=[('open_link', 'Anyone with the link'), ('invite_codes', 'Invite codes'), ('panel', 'Panel id in the URL')], default='open_link', max_length=20)),
-                ('panel_param', models.CharField(default='PROLIFIC_PID', help_text='URL parameter that carries the panel id', max_length=40)),
-                ('completion_redirect_url', models.URLField(blank=True)),
-                ('interviewer_backend', models.CharField(choices=[('offline', 'Offline interviewer (no model)'), ('openai', 'OpenAI-compatible API (OpenAI or vLLM)')], default='offline', max_length=10)),
-                ('interviewer_model', models.CharField(blank=True, max_length=120)),
-                ('interviewer_prompt_version', models.PositiveIntegerField(blank=True, help_text='Empty: the newest version of the interviewer prompt', null=True)),
-                ('max_turns', models.PositiveIntegerField(default=20)),
-                ('max_tokens', models.PositiveIntegerField(default=20000)),
-                ('upgrade_votes', models.PositiveIntegerField(default=3, help_text='Upgrade stories per participant')),
-                ('demographic_questions', models.JSONField(blank=True, default=list)),
-                ('quota', models.PositiveIntegerField(blank=True, null=True)),
-                ('visibility', models.CharField(choices=[('private', 'Private'), ('public', 'Listed on the home page')], default='private', max_length=10)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("slug", models.SlugField(max_length=80, unique=True)),
+                ("title", models.CharField(max_length=200)),
+                ("welcome_text", models.TextField(blank=True)),
+                ("consent_text", models.TextField(blank=True)),
+                ("consent_version", models.CharField(default="1", max_length=40)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Draft"), ("open", "Open"), ("closed", "Closed")],
+                        default="draft",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "participation_mode",
+                    models.CharField(
+                        choices=[
+                            ("open_link", "Anyone with the link"),
+                            ("invite_codes", "Invite codes"),
+                            ("panel", "Panel id in the URL"),
+                        ],
+                        default="open_link",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "panel_param",
+                    models.CharField(
+                        default="PROLIFIC_PID",
+                        help_text="URL parameter that carries the panel id",
+                        max_length=40,
+                    ),
+                ),
+                ("completion_redirect_url", models.URLField(blank=True)),
+                (
+                    "interviewer_backend",
+                    models.CharField(
+                        choices=[
+                            ("offline", "Offline interviewer (no model)"),
+                            ("openai", "OpenAI-compatible API (OpenAI or vLLM)"),
+                        ],
+                        default="offline",
+                        max_length=10,
+                    ),
+                ),
+                ("interviewer_model", models.CharField(blank=True, max_length=120)),
+                (
+                    "interviewer_prompt_version",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        help_text="Empty: the newest version of the interviewer prompt",
+                        null=True,
+                    ),
+                ),
+                ("max_turns", models.PositiveIntegerField(default=20)),
+                ("max_tokens", models.PositiveIntegerField(default=20000)),
+                (
+                    "upgrade_votes",
+                    models.PositiveIntegerField(
+                        default=3, help_text="Upgrade stories per participant"
+                    ),
+                ),
+                ("demographic_questions", models.JSONField(blank=True, default=list)),
+                ("quota", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "visibility",
+                    models.CharField(
+                        choices=[("private", "Private"), ("public", "Listed on the home page")],
+                        default="private",
+                        max_length=10,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name_plural': 'studies',
-                'ordering': ['-created_at'],
+                "verbose_name_plural": "studies",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Message',
+            name="Message",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seq', models.PositiveIntegerField()),
-                ('role', models.CharField(choices=[('user', 'Participant'), ('assistant', 'Interviewer'), ('system', 'System'), ('tool', 'Tool result')], max_length=10)),
-                ('text', models.TextField(blank=True)),
-                ('tool_calls', models.JSONField(blank=True, default=list)),
-                ('client_id', models.UUIDField(blank=True, null=True)),
-                ('is_stopped', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('duration_ms', models.PositiveIntegerField(blank=True, null=True)),
-                ('interview', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='elicitation.interview')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("seq", models.PositiveIntegerField()),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("user", "Participant"),
+                            ("assistant", "Interviewer"),
+                            ("system", "System"),
+                            ("tool", "Tool result"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("text", models.TextField(blank=True)),
+                ("tool_calls", models.JSONField(blank=True, default=list)),
+                ("client_id", models.UUIDField(blank=True, null=True)),
+                ("is_stopped", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("duration_ms", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "interview",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="messages",
+                        to="elicitation.interview",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['interview', 'seq'],
+                "ordering": ["interview", "seq"],
             },
         ),
         migrations.CreateModel(
-            name='CardProposal',
+            name="CardProposal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200)),
-                ('description', models.TextField()),
-                ('policies', models.JSONField(default=list)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('interview', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='proposals', to='elicitation.interview')),
-                ('message', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='elicitation.message')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=200)),
+                ("description", models.TextField()),
+                ("policies", models.JSONField(default=list)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "interview",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="proposals",
+                        to="elicitation.interview",
+                    ),
+                ),
+                (
+                    "message",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="elicitation.message",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Participant',
+            name="Participant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('public_id', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('external_id_hash', models.CharField(blank=True, max_length=64)),
-                ('demographics', models.JSONField(blank=True, default=dict)),
-                ('consented_at', models.DateTimeField(blank=True, null=True)),
-                ('consent_version', models.CharField(blank=True, max_length=40)),
-                ('stage', models.CharField(choices=[('consented', 'Consented'), ('demographics', 'Answered demographics'), ('interview', 'Interviewing'), ('picks', 'Picking wise values'), ('votes', 'Judging upgrades'), ('survey', 'Survey'), ('finished', 'Finished')], default='consented', max_length=20)),
-                ('completion_code', models.CharField(blank=True, max_length=40)),
-                ('source_id', models.CharField(blank=True, max_length=120)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('study', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='participants', to='elicitation.study')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("public_id", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ("external_id_hash", models.CharField(blank=True, max_length=64)),
+                ("demographics", models.JSONField(blank=True, default=dict)),
+                ("consented_at", models.DateTimeField(blank=True, null=True)),
+                ("consent_version", models.CharField(blank=True, max_length=40)),
+                (
+                    "stage",
+                    models.CharField(
+                        choices=[
+                            ("consented", "Consented"),
+                            ("demographics", "Answered demographics"),
+                            ("interview", "Interviewing"),
+                            ("picks", "Picking wise values"),
+                            ("votes", "Judging upgrades"),
+                            ("survey", "Survey"),
+                            ("finished", "Finished"),
+                        ],
+                        default="consented",
+                        max_length=20,
+                    ),
+                ),
+                ("completion_code", models.CharField(blank=True, max_length=40)),
+                ("source_id", models.CharField(blank=True, max_length=120)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "study",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="participants",
+                        to="elicitation.study",
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='interview',
-            name='participant',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='interviews', to='elicitation.participant'),
+            model_name="interview",
+            name="participant",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="interviews",
+                to="elicitation.participant",
+            ),
         ),
         migrations.AddField(
-            model_name='interview',
-            name='question',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='interviews', to='elicitation.question'),
+            model_name="interview",
+            name="question",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="interviews",
+                to="elicitation.question",
+            ),
         ),
         migrations.AddField(
-            model_name='question',
-            name='study',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='questions', to='elicitation.study'),
+            model_name="question",
+            name="study",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="questions",
+                to="elicitation.study",
+            ),
         ),
         migrations.CreateModel(
-            name='InviteCode',
+            name="InviteCode",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=40)),
-                ('used_at', models.DateTimeField(blank=True, null=True)),
-                ('study', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='invite_codes', to='elicitation.study')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=40)),
+                ("used_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "study",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="invite_codes",
+                        to="elicitation.study",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='SurveyResponse',
+            name="SurveyResponse",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('item', models.CharField(max_length=60)),
-                ('answer', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('text', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('participant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='survey_responses', to='elicitation.participant')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("item", models.CharField(max_length=60)),
+                ("answer", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("text", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "participant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="survey_responses",
+                        to="elicitation.participant",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ValuesCard',
+            name="ValuesCard",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200)),
-                ('description', models.TextField()),
-                ('policies', models.JSONField(default=list)),
-                ('source_id', models.CharField(blank=True, max_length=120)),
-                ('submitted_at', models.DateTimeField()),
-                ('interview', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='card', to='elicitation.interview')),
-                ('participant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='cards', to='elicitation.participant')),
-                ('proposal', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='card', to='elicitation.cardproposal')),
-                ('question', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='elicitation.question')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=200)),
+                ("description", models.TextField()),
+                ("policies", models.JSONField(default=list)),
+                ("source_id", models.CharField(blank=True, max_length=120)),
+                ("submitted_at", models.DateTimeField()),
+                (
+                    "interview",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="card",
+                        to="elicitation.interview",
+                    ),
+                ),
+                (
+                    "participant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="cards",
+                        to="elicitation.participant",
+                    ),
+                ),
+                (
+                    "proposal",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="card",
+                        to="elicitation.cardproposal",
+                    ),
+                ),
+                (
+                    "question",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="elicitation.question",
+                    ),
+                ),
             ],
         ),
     ]

@@ -5,54 +5,87 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('elicitation', '0001_initial'),
-        ('moralgraph', '0001_initial'),
+        ("elicitation", "0001_initial"),
+        ("moralgraph", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='valuescard',
-            name='value',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='cards', to='moralgraph.value'),
+            model_name="valuescard",
+            name="value",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="cards",
+                to="moralgraph.value",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='message',
-            constraint=models.UniqueConstraint(fields=('interview', 'seq'), name='message_seq_unique'),
+            model_name="message",
+            constraint=models.UniqueConstraint(
+                fields=("interview", "seq"), name="message_seq_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='message',
-            constraint=models.UniqueConstraint(condition=models.Q(('client_id__isnull', False)), fields=('interview', 'client_id'), name='message_client_id_unique'),
+            model_name="message",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("client_id__isnull", False)),
+                fields=("interview", "client_id"),
+                name="message_client_id_unique",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='interview',
-            constraint=models.UniqueConstraint(fields=('participant', 'question'), name='one_interview_per_question'),
+            model_name="interview",
+            constraint=models.UniqueConstraint(
+                fields=("participant", "question"), name="one_interview_per_question"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='question',
-            constraint=models.UniqueConstraint(condition=models.Q(('source_id', ''), _negated=True), fields=('study', 'source_id'), name='question_source_id_unique_per_study'),
+            model_name="question",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("source_id", ""), _negated=True),
+                fields=("study", "source_id"),
+                name="question_source_id_unique_per_study",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='participant',
-            constraint=models.UniqueConstraint(condition=models.Q(('external_id_hash', ''), _negated=True), fields=('study', 'external_id_hash'), name='participant_external_id_once_per_study'),
+            model_name="participant",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("external_id_hash", ""), _negated=True),
+                fields=("study", "external_id_hash"),
+                name="participant_external_id_once_per_study",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='participant',
-            constraint=models.UniqueConstraint(condition=models.Q(('source_id', ''), _negated=True), fields=('study', 'source_id'), name='participant_source_id_unique_per_study'),
+            model_name="participant",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("source_id", ""), _negated=True),
+                fields=("study", "source_id"),
+                name="participant_source_id_unique_per_study",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='invitecode',
-            constraint=models.UniqueConstraint(fields=('study', 'code'), name='invite_code_unique_per_study'),
+            model_name="invitecode",
+            constraint=models.UniqueConstraint(
+                fields=("study", "code"), name="invite_code_unique_per_study"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='surveyresponse',
-            constraint=models.UniqueConstraint(fields=('participant', 'item'), name='survey_item_once'),
+            model_name="surveyresponse",
+            constraint=models.UniqueConstraint(
+                fields=("participant", "item"), name="survey_item_once"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='valuescard',
-            constraint=models.UniqueConstraint(condition=models.Q(('source_id', ''), _negated=True), fields=('participant', 'source_id'), name='valuescard_source_id_unique'),
+            model_name="valuescard",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("source_id", ""), _negated=True),
+                fields=("participant", "source_id"),
+                name="valuescard_source_id_unique",
+            ),
         ),
     ]

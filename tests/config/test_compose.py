@@ -64,8 +64,12 @@ def _local_env(
     env["LLM_BASE_URL"] = llm_url
     env["DJANGO_ALLOWED_HOSTS"] = "127.0.0.1,localhost"
     path = f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
-    return {**env, "PATH": path, "HOME": os.environ.get("HOME", "/root"),
-            "MGE_VAR_DIR": subprocess_env["MGE_VAR_DIR"]}
+    return {
+        **env,
+        "PATH": path,
+        "HOME": os.environ.get("HOME", "/root"),
+        "MGE_VAR_DIR": subprocess_env["MGE_VAR_DIR"],
+    }
 
 
 @pytest.mark.django_db(transaction=True)
@@ -76,8 +80,12 @@ def test_app_services_run_locally_as_compose_configures_them(
     with FakeLLMServer() as fake:
         migrate_env = _local_env(services["migrate"], subprocess_env, fake.base_url)
         migrated = subprocess.run(
-            services["migrate"]["command"], cwd=REPO, env=migrate_env,
-            capture_output=True, text=True, timeout=120,
+            services["migrate"]["command"],
+            cwd=REPO,
+            env=migrate_env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert migrated.returncode == 0, migrated.stderr
 
@@ -90,12 +98,17 @@ def test_app_services_run_locally_as_compose_configures_them(
         # Static files are collected at image build time (see Dockerfile).
         static_root = tmp_path / "static"
         collect = subprocess.run(
-            ["python", "manage.py", "collectstatic", "--noinput"], cwd=REPO,
+            ["python", "manage.py", "collectstatic", "--noinput"],
+            cwd=REPO,
             env={**web_env, "MGE_STATIC_ROOT": str(static_root)},
-            capture_output=True, text=True, timeout=120,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert collect.returncode == 0, collect.stderr
-        web = ManagedProcess("compose-web", web_cmd, {**web_env, "MGE_STATIC_ROOT": str(static_root)})
+        web = ManagedProcess(
+            "compose-web", web_cmd, {**web_env, "MGE_STATIC_ROOT": str(static_root)}
+        )
         worker = ManagedProcess(
             "compose-worker",
             services["worker"]["command"],

@@ -32,11 +32,18 @@ print(card.pk)
 def test_make_run_serves_the_demo_and_completes_a_task_round_trip(tmp_path: Path) -> None:
     port = free_port()
     env = base_env(MGE_VAR_DIR=str(tmp_path / "var"), PORT=str(port))
-    for name in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "DJANGO_DEBUG",
-                 "DJANGO_SECRET_KEY", "LLM_BASE_URL"):
+    for name in (
+        "DATABASE_URL",
+        "REDIS_URL",
+        "CELERY_BROKER_URL",
+        "DJANGO_DEBUG",
+        "DJANGO_SECRET_KEY",
+        "LLM_BASE_URL",
+    ):
         env.pop(name, None)
     run = ManagedProcess("make-run", ["bash", "scripts/run.sh"], env)
     try:
+
         def healthy() -> dict[str, object]:
             run.assert_running()
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
@@ -55,7 +62,11 @@ def test_make_run_serves_the_demo_and_completes_a_task_round_trip(tmp_path: Path
         wait_until(lambda: "ready." in run.log(), timeout=60, what="the worker")
         submitted = subprocess.run(
             [sys.executable, "manage.py", "shell", "-c", SUBMIT_CARD],
-            cwd=REPO, env={**env, "DJANGO_DEBUG": "1"}, capture_output=True, text=True, timeout=60,
+            cwd=REPO,
+            env={**env, "DJANGO_DEBUG": "1"},
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert submitted.returncode == 0, submitted.stderr
         card_id = int(submitted.stdout.strip().splitlines()[-1])

@@ -9,7 +9,13 @@ import urllib.request
 import pytest
 
 from inference.testing import FakeLLMServer
-from tests.support.processes import start_asgi_server
+from tests.support.processes import (
+    VENV_BIN,
+    ManagedProcess,
+    free_port,
+    start_asgi_server,
+    wait_until,
+)
 
 
 def _get(url: str) -> tuple[int, dict[str, object]]:
@@ -39,24 +45,30 @@ def test_unreachable_llm_and_broker_make_it_unhealthy(subprocess_env: dict[str, 
             "LLM_BASE_URL": fake.base_url,
             "LLM_API_KEY": "test",
         }
-        proc, base_url = start_asgi_server(env)
+        healthy_proc, base_url = start_asgi_server(env)
         try:
             status, body = _get(f"{base_url}/healthz")
             assert status == 200, body
             assert body["checks"]["llm"]["ok"] is True  # type: ignore[index]
         finally:
-            proc.stop()
+            healthy_proc.stop()
     # The same server configuration with the LLM server gone and Redis on a closed port.
     broken = {**env, "REDIS_URL": "redis://127.0.0.1:1/0"}
-    proc = None
+    proc: ManagedProcess | None = None
     try:
-        from tests.support.processes import ManagedProcess, VENV_BIN, free_port, wait_until
-
         port = free_port()
         proc = ManagedProcess(
             "web-broken",
-            [str(VENV_BIN / "uvicorn"), "config.asgi:application", "--host", "127.0.0.1",
-             "--port", str(port), "--log-level", "warning"],
+            [
+                str(VENV_BIN / "uvicorn"),
+                "config.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
             broken,
         )
         result = wait_until(

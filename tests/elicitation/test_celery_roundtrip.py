@@ -35,6 +35,7 @@ def test_card_canonicalised_by_a_real_worker_over_redis(celery_worker: ManagedPr
         return card.value_id is not None
 
     wait_until(canonicalised, timeout=30, what="the worker to canonicalise the card")
+    assert card.value_id is not None
     value = Value.objects.get(pk=card.value_id)
     assert value.study_id == interview.participant.study_id
     assert value.title == "Honest loyalty between friends"
@@ -59,8 +60,10 @@ def test_redelivered_task_changes_nothing(celery_worker: ManagedProcess) -> None
     first_value = ValuesCard.objects.get(pk=card.pk).value_id
     result = tasks.values_card_canonicalise.delay(card.pk)
     wait_until(
-        lambda: f"Task elicitation.tasks.values_card_canonicalise[{result.id}] succeeded"
-        in celery_worker.log(),
+        lambda: (
+            f"Task elicitation.tasks.values_card_canonicalise[{result.id}] succeeded"
+            in celery_worker.log()
+        ),
         timeout=30,
         what="second delivery",
     )

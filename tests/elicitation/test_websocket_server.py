@@ -51,7 +51,9 @@ def test_protocol_round_trip_and_error_frames(asgi_server: str) -> None:
         assert json.loads(ws.recv(timeout=10))["code"] == "unknown_type"
         ws.send(json.dumps({"type": "user_message", "client_id": "nope", "text": "hi"}))
         assert json.loads(ws.recv(timeout=10))["code"] == "invalid_frame"
-        ws.send(json.dumps({"type": "user_message", "client_id": str(uuid.uuid4()), "text": "x" * 4001}))
+        ws.send(
+            json.dumps({"type": "user_message", "client_id": str(uuid.uuid4()), "text": "x" * 4001})
+        )
         assert json.loads(ws.recv(timeout=10))["code"] == "invalid_frame"
         ws.send("x" * 100_000)
         assert json.loads(ws.recv(timeout=10))["code"] == "frame_too_large"
@@ -60,9 +62,7 @@ def test_protocol_round_trip_and_error_frames(asgi_server: str) -> None:
         client_id = str(uuid.uuid4())
         text = "My grandmother <script>alert(1)</script> once told me to just ask."
         ws.send(json.dumps({"type": "user_message", "client_id": client_id, "text": text}))
-        frames = _frames_until(
-            ws, lambda f: f["type"] == "message" and f["role"] == "assistant"
-        )
+        frames = _frames_until(ws, lambda f: f["type"] == "message" and f["role"] == "assistant")
         user = frames[0]
         assert user == {"type": "message", "seq": 1, "role": "user", "text": text, "stopped": False}
         tokens = [f for f in frames if f["type"] == "token"]
@@ -92,12 +92,11 @@ def test_socket_refuses_someone_elses_interview(asgi_server: str) -> None:
         pass
     stranger = httpx2.Client(base_url=asgi_server)
     stranger.get("/s/demo/")
-    with pytest.raises(Exception) as refused:
-        with connect(
-            f"{asgi_server.replace('http', 'ws')}/ws/interviews/{interview_id}/",
-            additional_headers={"Cookie": cookie_header(stranger), "Origin": asgi_server},
-        ) as ws2:
-            ws2.recv(timeout=10)
+    with pytest.raises(Exception) as refused, connect(
+        f"{asgi_server.replace('http', 'ws')}/ws/interviews/{interview_id}/",
+        additional_headers={"Cookie": cookie_header(stranger), "Origin": asgi_server},
+    ) as ws2:
+        ws2.recv(timeout=10)
     assert "4403" in str(refused.value) or "403" in str(refused.value)
 
 
@@ -105,10 +104,9 @@ def test_socket_refuses_a_foreign_origin(asgi_server: str) -> None:
     demo_study_seed()
     client = httpx2.Client(base_url=asgi_server)
     interview_id = enter_study(client, "demo")
-    with pytest.raises(Exception) as refused:
-        with connect(
-            f"{asgi_server.replace('http', 'ws')}/ws/interviews/{interview_id}/",
-            additional_headers={"Cookie": cookie_header(client), "Origin": "https://evil.example"},
-        ) as ws:
-            ws.recv(timeout=10)
+    with pytest.raises(Exception) as refused, connect(
+        f"{asgi_server.replace('http', 'ws')}/ws/interviews/{interview_id}/",
+        additional_headers={"Cookie": cookie_header(client), "Origin": "https://evil.example"},
+    ) as ws:
+        ws.recv(timeout=10)
     assert "403" in str(refused.value)

@@ -44,7 +44,8 @@ def wait_until(
 class ManagedProcess:
     def __init__(self, name: str, argv: list[str], env: Mapping[str, str]) -> None:
         self.name = name
-        self.log_file = tempfile.NamedTemporaryFile(
+        # Kept open for the life of the process and closed by stop().
+        self.log_file = tempfile.NamedTemporaryFile(  # noqa: SIM115
             prefix=f"mge-{name}-", suffix=".log", delete=False
         )
         self.proc = subprocess.Popen(
@@ -89,12 +90,22 @@ def base_env(**overrides: str) -> dict[str, str]:
     return env
 
 
-def start_asgi_server(env: Mapping[str, str], port: int | None = None) -> tuple[ManagedProcess, str]:
+def start_asgi_server(
+    env: Mapping[str, str], port: int | None = None
+) -> tuple[ManagedProcess, str]:
     port = port or free_port()
     proc = ManagedProcess(
         "web",
-        [str(VENV_BIN / "uvicorn"), "config.asgi:application", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"],
+        [
+            str(VENV_BIN / "uvicorn"),
+            "config.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
         env,
     )
     base_url = f"http://127.0.0.1:{port}"
@@ -105,16 +116,32 @@ def start_asgi_server(env: Mapping[str, str], port: int | None = None) -> tuple[
 def start_worker(env: Mapping[str, str], queues: str = "light,llm") -> ManagedProcess:
     proc = ManagedProcess(
         "worker",
-        [str(VENV_BIN / "celery"), "-A", "config", "worker", "-Q", queues, "--pool", "threads",
-         "--concurrency", "2", "--loglevel", "INFO", "--without-gossip", "--without-mingle",
-         "-n", f"test-{os.getpid()}-{free_port()}@%h"],
+        [
+            str(VENV_BIN / "celery"),
+            "-A",
+            "config",
+            "worker",
+            "-Q",
+            queues,
+            "--pool",
+            "threads",
+            "--concurrency",
+            "2",
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            f"test-{os.getpid()}-{free_port()}@%h",
+        ],
         env,
     )
-    wait_until(
-        lambda: proc.assert_running() or "ready." in proc.log(),
-        timeout=60,
-        what="the Celery worker",
-    )
+
+    def ready() -> bool:
+        proc.assert_running()
+        return "ready." in proc.log()
+
+    wait_until(ready, timeout=60, what="the Celery worker")
     return proc
 
 

@@ -23,7 +23,7 @@ class Command(BaseCommand):
         start = time.perf_counter()
         try:
             study, report = mai_study_import(
-                folder=options["folder"], slug=options["study"], title=options["title"]
+                folder=Path(options["folder"]), slug=options["study"], title=options["title"]
             )
         except (FileNotFoundError, KeyError, ValueError) as error:
             raise CommandError(f"import failed: {error}") from error

@@ -18,7 +18,7 @@ from django.db import models, transaction
 from numpy.typing import NDArray
 
 from config.gateway import get_gateway
-from inference.gateway import Gateway, LLMError, Message
+from inference.gateway import Gateway, LLMError, LLMTimeout, Message
 from inference.prompts import load_prompt
 from inference.schemas import JUDGE_SCHEMA, card_problems
 from moralgraph.errors import MoralGraphError
@@ -161,6 +161,11 @@ class Canonicaliser:
                 name="canonicalisation_judge",
                 offline_fallback=offline,
             )
+        except LLMTimeout as error:
+            raise MoralGraphError(
+                "llm_timeout",
+                f"The canonicalisation judge did not answer in time; nothing was stored. ({error})",
+            ) from error
         except LLMError as error:
             raise MoralGraphError(
                 "judge_failed", f"The canonicalisation judge failed: {error}"

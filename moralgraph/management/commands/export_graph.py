@@ -42,7 +42,7 @@ class Command(BaseCommand):
         if snapshot is None:
             raise CommandError("no such snapshot for this study; run build_graph first")
         document = snapshot.document
-        out: Path = options["out"]
+        out = Path(options["out"])
         kind = options["format"]
         if kind == "csv":
             written = exports.write_csv(document, out)

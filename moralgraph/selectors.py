@@ -246,8 +246,8 @@ def hypotheses_draw(
     *, participant_id: int, study_id: int, count: int, seed: int | None = None
 ) -> list[DrawnHypothesis]:
     """Up to `count` hypotheses for a participant: each slot picks a strategy with weights
-    popular 0.3 / convergent 0.3 / sparse 0.4, then a hypothesis from that strategy's top of
-    the list, weighting up those whose from-value the participant picked as wise. Hypotheses
+    popular 0.3 / convergent 0.3 / sparse 0.4, then a hypothesis from that strategy's order
+    (weight decaying with rank), weighting up those whose from-value the participant picked. Hypotheses
     the participant already judged (same pair and context) are never drawn again."""
     rng = random.Random(seed if seed is not None else participant_id)
     judged = set(
@@ -260,25 +260,17 @@ def hypotheses_draw(
             "value_id", flat=True
         )
     )
+    # Votes per pair and context, whether or not they came through this hypothesis.
+    tallies = {
+        (row["from_value_id"], row["to_value_id"], row["context_id"]): row
+        for row in UpgradeVote.objects.filter(study_id=study_id)
+        .values("from_value_id", "to_value_id", "context_id")
+        .annotate(n=Count("id"), upgrades=Count("id", filter=Q(choice=UpgradeVote.Choice.UPGRADE)))
+    }
     rows = (
         UpgradeHypothesis.objects.filter(study_id=study_id)
         .filter(from_value__status=Value.Status.ACTIVE, to_value__status=Value.Status.ACTIVE)
-        .annotate(
-            votes=Count("votes", distinct=True),
-            upgrades=Count(
-                "votes", filter=Q(votes__choice=UpgradeVote.Choice.UPGRADE), distinct=True
-            ),
-        )
-        .values(
-            "id",
-            "from_value_id",
-            "to_value_id",
-            "context_id",
-            "context__text",
-            "story",
-            "votes",
-            "upgrades",
-        )
+        .values("id", "from_value_id", "to_value_id", "context_id", "context__text", "story")
     )
     available: list[dict[str, Any]] = []
     seen_keys: set[tuple[int, int, int]] = set()
@@ -287,6 +279,9 @@ def hypotheses_draw(
         if key in judged or key in seen_keys:
             continue
         seen_keys.add(key)
+        tally = tallies.get(key)
+        row["votes"] = tally["n"] if tally else 0
+        row["upgrades"] = tally["upgrades"] if tally else 0
         available.append(row)
     drawn: list[DrawnHypothesis] = []
     strategies = list(DRAW_WEIGHTS)
@@ -296,9 +291,12 @@ def hypotheses_draw(
         pool = _pool(available, strategy)
         if not pool:  # nothing voted on yet: convergence is undefined, fall back to sparse
             strategy, pool = "sparse", _pool(available, "sparse")
-        top = pool[: max(5, count)]
-        choice_weights = [PICKED_PREFERENCE if h["from_value_id"] in picked else 1.0 for h in top]
-        chosen = rng.choices(top, weights=choice_weights)[0]
+        # Rank within the strategy's order decays the weight; a picked from-value multiplies it.
+        choice_weights = [
+            (PICKED_PREFERENCE if h["from_value_id"] in picked else 1.0) / (1.0 + rank / 2.0)
+            for rank, h in enumerate(pool)
+        ]
+        chosen = rng.choices(pool, weights=choice_weights)[0]
         available = [h for h in available if h["id"] != chosen["id"]]
         drawn.append(
             DrawnHypothesis(

@@ -73,8 +73,8 @@ services_start() {
     MGE_STARTED_REDIS=1
   fi
 
-  export TEST_DATABASE_URL="postgres://postgres@$pg_host:$pg_port/mge"
-  export TEST_REDIS_URL="redis://127.0.0.1:$redis_port/15"
+  export TEST_DATABASE_URL="postgres://postgres@$pg_host:$pg_port/${MGE_TEST_DB:-mge}"
+  export TEST_REDIS_URL="redis://127.0.0.1:$redis_port/${MGE_TEST_REDIS_DB:-15}"
 }
 
 services_stop() {

@@ -12,9 +12,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from django.db import models, transaction
+from django.db import transaction
 from numpy.typing import NDArray
 
 from config.gateway import get_gateway
@@ -32,7 +33,7 @@ OFFLINE_RULE = "offline-rule-v1"
 OFFLINE_MAX_DISTANCE = 0.05
 _WORD = re.compile(r"[a-z0-9]+")
 
-Study: type[models.Model] = Value._meta.get_field("study").related_model  # type: ignore[assignment]
+Study: Any = Value._meta.get_field("study").related_model
 
 
 @dataclass(frozen=True)
@@ -275,7 +276,7 @@ def study_cards_canonicalise(*, study_id: int, gateway: Gateway | None = None) -
     The cards live in `elicitation`; they are reached through `Value.cards`, the relation
     `elicitation` declares, and updated through it too.
     """
-    card_model: type[models.Model] = Value._meta.get_field("cards").related_model  # type: ignore[assignment]
+    card_model: Any = Value._meta.get_field("cards").related_model
     pending = list(
         card_model.objects.filter(participant__study_id=study_id, value__isnull=True)
         .order_by("submitted_at", "id")

@@ -11,9 +11,10 @@ from __future__ import annotations
 import itertools
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from django.db import models, transaction
+from django.db import transaction
 
 from config.gateway import get_gateway
 from inference.gateway import Gateway, LLMError, LLMTimeout, Message
@@ -28,7 +29,7 @@ MAX_CONTEXT_WORDS = 10
 MAX_VALUES_SHOWN = 30
 STORY_SENTENCES = (2, 7)
 
-Question: type[models.Model] = Context._meta.get_field("questions").related_model  # type: ignore[assignment]
+Question: Any = Context._meta.get_field("questions").related_model
 
 
 def _ask(
@@ -98,7 +99,7 @@ def contexts_generate(
         prompt,
         CONTEXTS_SCHEMA,
         "contexts",
-        question=question.text,  # type: ignore[attr-defined]
+        question=question.text,
         values=listing,
         count=count,
     )

@@ -3,6 +3,8 @@ this app never imports `elicitation`."""
 
 from __future__ import annotations
 
+import json
+import zlib
 from typing import Any
 
 from django.db import models
@@ -183,14 +185,16 @@ class UpgradeVote(models.Model):
 
 class GraphSnapshot(models.Model):
     """An immutable result of scoring the votes in scope: once written it is never changed
-    (a new snapshot is written instead). `document` is the snapshot JSON (DESIGN §4.6)."""
+    (a new snapshot is written instead). `document` is the snapshot JSON (DESIGN §4.6),
+    stored zlib-compressed: a million votes make a ~40 MB document, which PostgreSQL takes
+    seconds to parse into jsonb but a fraction of a second to store as bytes."""
 
     study = models.ForeignKey(
         "elicitation.Study", on_delete=models.CASCADE, related_name="graph_snapshots"
     )
     parameters = models.JSONField()
     filters = models.JSONField(default=dict)
-    document = models.JSONField()
+    document_zlib = models.BinaryField(default=b"")
     content_hash = models.CharField(max_length=64)
     scoring_version = models.CharField(max_length=40)
     winners = models.JSONField(default=list, help_text="[{context, value_id, title, support}]")
@@ -214,6 +218,19 @@ class GraphSnapshot(models.Model):
         if not self._state.adding:
             raise ValueError("graph snapshots are immutable; write a new snapshot instead")
         super().save(*args, **kwargs)
+
+    @staticmethod
+    def pack(document: dict[str, Any]) -> bytes:
+        text = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+        return zlib.compress(text.encode("utf-8"), 1)
+
+    @property
+    def document(self) -> dict[str, Any]:
+        cached: dict[str, Any] | None = getattr(self, "_document", None)
+        if cached is None:
+            cached = json.loads(zlib.decompress(bytes(self.document_zlib)))
+            self._document = cached
+        return cached
 
 
 class CanonicalisationDecision(models.Model):

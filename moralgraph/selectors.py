@@ -169,9 +169,10 @@ def values_for_snapshot(*, value_ids: Sequence[int]) -> list[dict[str, Any]]:
     )
     values: list[dict[str, Any]] = []
     for row in rows:
+        entry: dict[str, Any] = dict(row)
         source = row["source_id"]
-        row["source_id"] = int(source) if source.isdigit() else (source or None)
-        values.append(row)
+        entry["source_id"] = int(source) if source.isdigit() else (source or None)
+        values.append(entry)
     return values
 
 
@@ -274,7 +275,8 @@ def hypotheses_draw(
     )
     available: list[dict[str, Any]] = []
     seen_keys: set[tuple[int, int, int]] = set()
-    for row in rows.order_by("id"):
+    for hypothesis in rows.order_by("id"):
+        row: dict[str, Any] = dict(hypothesis)
         key = (row["from_value_id"], row["to_value_id"], row["context_id"])
         if key in judged or key in seen_keys:
             continue

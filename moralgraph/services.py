@@ -7,12 +7,12 @@ stories) in `moralgraph.generation`; both are services too and are re-exported h
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -40,8 +40,8 @@ logger = logging.getLogger(__name__)
 
 # The Study, Question and Participant models, reached through our own relations: this app
 # never imports `elicitation` (DESIGN §2, layers).
-Study: type[models.Model] = GraphSnapshot._meta.get_field("study").related_model  # type: ignore[assignment]
-Participant: type[models.Model] = UpgradeVote._meta.get_field("participant").related_model  # type: ignore[assignment]
+Study: Any = GraphSnapshot._meta.get_field("study").related_model
+Participant: Any = UpgradeVote._meta.get_field("participant").related_model
 
 
 def value_for_card(
@@ -194,16 +194,16 @@ def selection_record(
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.UTC).isoformat().replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _study_summary(study_id: int) -> dict[str, Any]:
     study = Study.objects.get(pk=study_id)
     questions = [
         {"id": q.pk, "title": q.title, "text": q.text}
-        for q in study.questions.order_by("order", "id")  # type: ignore[attr-defined]
+        for q in study.questions.order_by("order", "id")
     ]
-    return {"slug": study.slug, "title": study.title, "questions": questions}  # type: ignore[attr-defined]
+    return {"slug": study.slug, "title": study.title, "questions": questions}
 
 
 def snapshot_build(
@@ -283,7 +283,7 @@ def snapshot_build(
                     study_id=study_id,
                     parameters=params.as_dict(),
                     filters=filters,
-                    document={},
+                    document_zlib=b"",
                     content_hash=digest,
                     scoring_version=SCORING_VERSION,
                     winners=winners,
@@ -295,8 +295,10 @@ def snapshot_build(
                 document["snapshot_id"] = snapshot.pk
                 # One write of the document, with its own id; nothing outside this transaction
                 # ever sees the row without it.
-                GraphSnapshot.objects.filter(pk=snapshot.pk).update(document=document)
-                snapshot.document = document
+                packed = GraphSnapshot.pack(document)
+                GraphSnapshot.objects.filter(pk=snapshot.pk).update(document_zlib=packed)
+                snapshot.document_zlib = packed
+                snapshot._document = document
         except IntegrityError:
             # Another process stored the same content meanwhile: theirs is ours.
             return GraphSnapshot.objects.get(study_id=study_id, content_hash=digest)
@@ -341,7 +343,7 @@ def snapshot_rebuild_request(*, study_id: int) -> bool:
     if claimed:
         from moralgraph import tasks
 
-        tasks.snapshot_rebuild.delay_on_commit(study_id)
+        transaction.on_commit(lambda: tasks.snapshot_rebuild.delay(study_id))
     return bool(claimed)
 
 

@@ -12,13 +12,7 @@ from celery import shared_task
 from inference.gateway import LLMTimeout, LLMUnavailable
 from moralgraph import canonicalisation, generation, services
 
-_LLM_RETRY = {
-    "autoretry_for": (LLMUnavailable, LLMTimeout),
-    "retry_backoff": 5,
-    "retry_backoff_max": 120,
-    "retry_jitter": True,
-    "max_retries": 3,
-}
+_TRANSIENT = (LLMUnavailable, LLMTimeout)
 
 
 @shared_task(queue="light", acks_late=True, reject_on_worker_lost=True)
@@ -33,14 +27,28 @@ def study_cards_canonicalise(study_id: int) -> dict[str, int]:
     return canonicalisation.study_cards_canonicalise(study_id=study_id)
 
 
-@shared_task(queue="llm", **_LLM_RETRY)
+@shared_task(
+    queue="llm",
+    autoretry_for=_TRANSIENT,
+    retry_backoff=5,
+    retry_backoff_max=120,
+    retry_jitter=True,
+    max_retries=3,
+)
 def contexts_generate(study_id: int, question_id: int, count: int = 5) -> list[int]:
     # Idempotent: contexts are unique per study and text.
     contexts = generation.contexts_generate(study_id=study_id, question_id=question_id, count=count)
     return [c.pk for c in contexts]
 
 
-@shared_task(queue="llm", **_LLM_RETRY)
+@shared_task(
+    queue="llm",
+    autoretry_for=_TRANSIENT,
+    retry_backoff=5,
+    retry_backoff_max=120,
+    retry_jitter=True,
+    max_retries=3,
+)
 def hypotheses_generate(study_id: int, context_id: int, run_id: str) -> list[int]:
     # Idempotent per run id: hypotheses are unique per (from, to, context, run).
     hypotheses = generation.hypotheses_generate(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.management.base import CommandError
-from django.db import models
 
 from moralgraph.models import Value
 
-Study: type[models.Model] = Value._meta.get_field("study").related_model  # type: ignore[assignment]
+Study: Any = Value._meta.get_field("study").related_model
 
 
 def study_id_for_slug(slug: str) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 from unittest import mock
 
 import pytest
@@ -54,7 +55,7 @@ def participants(study: Study, n: int) -> list[Participant]:
 
 @pytest.fixture
 def no_enqueue() -> mock.MagicMock:
-    with mock.patch("moralgraph.tasks.snapshot_rebuild.delay_on_commit") as delay:
+    with mock.patch("moralgraph.tasks.snapshot_rebuild.delay") as delay:
         yield delay
 
 
@@ -206,12 +207,15 @@ def test_copy_and_orm_loaders_agree(
     assert sorted(fast.rows()) == sorted(slow.rows()) and len(fast) == 6
 
 
-def test_a_burst_of_votes_coalesces_into_few_rebuilds(study: Study, context: Context) -> None:
+def test_a_burst_of_votes_coalesces_into_few_rebuilds(
+    study: Study, context: Context, django_capture_on_commit_callbacks: Any
+) -> None:
     a, b = values(study, 2)
     people = participants(study, 30)
-    with mock.patch("moralgraph.tasks.snapshot_rebuild.delay_on_commit") as delay:
-        for p in people[:10]:
-            cast(p, a, b, context)
+    with mock.patch("moralgraph.tasks.snapshot_rebuild.delay") as delay:
+        with django_capture_on_commit_callbacks(execute=True):
+            for p in people[:10]:
+                cast(p, a, b, context)
         assert delay.call_count == 1  # the first vote queued a rebuild; the rest found it queued
         state = GraphRebuildState.objects.get(study=study)
         assert (state.requested_seq, state.is_queued) == (10, True)
@@ -225,8 +229,9 @@ def test_a_burst_of_votes_coalesces_into_few_rebuilds(study: Study, context: Con
                 seen.append(
                     services.snapshot_rebuild_run(study_id=study.pk) and 1
                 )  # concurrent task
-                for p in people[10:20]:  # votes arriving during the build
-                    cast(p, a, b, context)
+                with django_capture_on_commit_callbacks(execute=True):
+                    for p in people[10:20]:  # votes arriving during the build
+                        cast(p, a, b, context)
             return real_build(**kwargs)  # type: ignore[arg-type]
 
         with mock.patch.object(

@@ -23,6 +23,7 @@ A scripted response is a JSON object with at most one answer and any modifiers:
   modifiers: "delay_s": 0.2 (wait before answering), "hang": true (wait "hang_s", default
   3600, or until the client gives up), "match": "substring" (only for requests whose last
   user message contains it), "endpoint": "chat" | "embeddings" (default "chat"),
+  "match_system": "substring" (only for requests whose system message contains it),
   "repeat": N (use this response N times), "finish_reason": "length",
   "stall_after": N (a stream sends N content pieces, then goes silent until the client
   gives up).
@@ -118,6 +119,7 @@ class LatencyConfig:
 class ScriptedResponse:
     endpoint: str = "chat"
     match: str | None = None
+    match_system: str | None = None
     text: str | None = None
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     status: int | None = None
@@ -143,6 +145,7 @@ class ScriptedResponse:
             "hang_s",
             "stall_after",
             "match",
+            "match_system",
             "endpoint",
             "repeat",
             "finish_reason",
@@ -159,6 +162,7 @@ class ScriptedResponse:
         response = cls(
             endpoint=str(raw.get("endpoint", "chat")),
             match=raw.get("match"),
+            match_system=raw.get("match_system"),
             delay_s=float(raw.get("delay_s", 0.0)),
             finish_reason=raw.get("finish_reason"),
             repeat=int(raw.get("repeat", 1)),
@@ -225,11 +229,13 @@ class FakeState:
         self.requests.clear()
         self.config = self.start_config
 
-    def take(self, endpoint: str, prompt: str) -> ScriptedResponse | None:
+    def take(self, endpoint: str, prompt: str, system: str = "") -> ScriptedResponse | None:
         for i, script in enumerate(self.scripts):
             if script.endpoint != endpoint:
                 continue
             if script.match is not None and script.match not in prompt:
+                continue
+            if script.match_system is not None and script.match_system not in system:
                 continue
             script.repeat -= 1
             if script.repeat == 0:
@@ -314,6 +320,14 @@ def _requested_schema(body: dict[str, Any]) -> dict[str, Any] | None:
 
 def _error_body(status: int, message: str, kind: str = "invalid_request_error") -> bytes:
     return json.dumps({"error": {"message": message, "type": kind, "code": status}}).encode()
+
+
+def _system_text(messages: list[Any]) -> str:
+    return "\n".join(
+        _text_of(m.get("content"))
+        for m in messages
+        if isinstance(m, dict) and m.get("role") in ("system", "developer")
+    )
 
 
 def _count_words(messages: list[Any]) -> int:
@@ -437,7 +451,7 @@ class FakeLLMApp:
             return
         messages: list[Any] = body["messages"]
         prompt = _last_user_text(messages)
-        script = self.state.take("chat", prompt)
+        script = self.state.take("chat", prompt, _system_text(messages))
         if not await self._before_answer(script, receive):
             return
         if await self._error_if_scripted(script, send):

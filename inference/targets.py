@@ -1,0 +1,373 @@
+"""Alignment targets from a snapshot file (DESIGN §4.7), and the typed view of that file.
+
+Everything downstream of the graph (targets, scenarios, datasets, evaluations) reads one
+exported snapshot JSON (DESIGN §4.6) through ``load_snapshot``: never the database, never
+Django, never ``moralgraph`` at runtime, so it runs on a GPU host with only that file. The
+file is validated against ``moralgraph/snapshot.schema.json`` (read as JSON by path).
+
+A target, per context with a winner: the winning value with its policies, the support label,
+the bootstrap win probability, the runner-up, the top of the ranking and the kept edges that
+point at the winner (the votes that justify it); and a system prompt for in-context alignment
+(``inference/prompts/alignment_target.v1.md``, with fixed stylistic examples).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from inference.prompts import Prompt, load_prompt
+
+SNAPSHOT_SCHEMA_PATH = (
+    Path(__file__).resolve().parent.parent / "moralgraph" / "snapshot.schema.json"
+)
+TARGETS_FORMAT = "mge-alignment-targets"
+TARGETS_FORMAT_VERSION = 1
+TARGET_PROMPT = "alignment_target"
+DEFAULT_RANKING_DEPTH = 3
+
+
+class SnapshotError(ValueError):
+    """The snapshot file is missing, unreadable, not JSON or not a valid snapshot."""
+
+
+# -- the snapshot, as plain typed data ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ValueCard:
+    id: int
+    source_id: int | str | None
+    title: str
+    description: str
+    policies: tuple[str, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "source_id": self.source_id,
+            "title": self.title,
+            "description": self.description,
+            "policies": list(self.policies),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class GraphEdge:
+    """An edge of the snapshot: ``to`` is the wiser value."""
+
+    from_id: int
+    to_id: int
+    contexts: tuple[str, ...]
+    counts: Mapping[str, int]
+    wiser_likelihood: float
+    entropy: float
+    interval: tuple[float, float]
+    is_kept: bool
+
+    def evidence(self) -> dict[str, Any]:
+        """What a dataset example records about the edge that justifies it."""
+        return {
+            "from": self.from_id,
+            "to": self.to_id,
+            "counts": dict(self.counts),
+            "wiser_likelihood": self.wiser_likelihood,
+            "entropy": self.entropy,
+            "interval": list(self.interval),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ContextWinner:
+    context: str
+    context_id: int | str
+    value_id: int
+    score: float
+    support: str
+    win_probability: float | None
+    runner_up_id: int | None
+    runner_up_score: float | None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    path: Path
+    document: Mapping[str, Any]
+    content_hash: str
+    snapshot_id: int | str
+    values: Mapping[int, ValueCard]
+    edges: tuple[GraphEdge, ...]
+    winners: tuple[ContextWinner, ...]
+    context_ids: Mapping[str, int | str]
+    rankings: Mapping[str, tuple[Mapping[str, Any], ...]] = field(default_factory=dict)
+
+    @property
+    def study(self) -> Mapping[str, Any]:
+        study: Mapping[str, Any] = self.document["study"]
+        return study
+
+    @property
+    def questions(self) -> list[str]:
+        return [str(q["text"]) for q in self.study["questions"]]
+
+    def summary(self) -> dict[str, Any]:
+        """What every output records about the snapshot it came from."""
+        return {
+            "content_hash": self.content_hash,
+            "snapshot_id": self.snapshot_id,
+            "schema_version": self.document["schema_version"],
+            "scoring_version": self.document["scoring_version"],
+            "created_at": self.document["created_at"],
+            "mode": self.document["parameters"]["mode"],
+            "study": {"slug": self.study["slug"], "title": self.study["title"]},
+        }
+
+    def kept_edges_in(self, context: str) -> list[GraphEdge]:
+        return [e for e in self.edges if e.is_kept and context in e.contexts]
+
+    def winner_for(self, context: str) -> ContextWinner | None:
+        return next((w for w in self.winners if w.context == context), None)
+
+
+def load_snapshot(path: str | os.PathLike[str], *, schema_path: Path | None = None) -> Snapshot:
+    """Read and validate a snapshot JSON file; ``SnapshotError`` says what is wrong."""
+    path = Path(path)
+    if not path.is_file():
+        raise SnapshotError(f"snapshot file not found: {path}")
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise SnapshotError(f"{path} is not UTF-8 text: {exc}") from exc
+    except json.JSONDecodeError as exc:
+        raise SnapshotError(
+            f"{path} is not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+        ) from exc
+    except OSError as exc:
+        raise SnapshotError(f"cannot read {path}: {exc}") from exc
+    validate_snapshot(document, source=str(path), schema_path=schema_path)
+    return _snapshot(path, document)
+
+
+def validate_snapshot(
+    document: Any, *, source: str = "snapshot", schema_path: Path | None = None
+) -> None:
+    schema_path = schema_path or SNAPSHOT_SCHEMA_PATH
+    try:
+        schema = json.loads(schema_path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SnapshotError(
+            f"cannot read the snapshot schema at {schema_path} ({exc}); it ships with the "
+            "repository as moralgraph/snapshot.schema.json"
+        ) from exc
+    if not isinstance(document, dict):
+        raise SnapshotError(f"{source} is not a snapshot: expected a JSON object")
+    validator_class = jsonschema.validators.validator_for(schema)
+    errors = sorted(
+        validator_class(schema).iter_errors(document), key=lambda e: list(e.absolute_path)
+    )
+    if errors:
+        first = errors[0]
+        where = "/".join(str(p) for p in first.absolute_path) or "(root)"
+        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+        raise SnapshotError(
+            f"{source} is not a valid snapshot (moralgraph/snapshot.schema.json): at {where}: "
+            f"{first.message}{more}"
+        )
+    value_ids = {v["id"] for v in document["values"]}
+    referenced = (
+        {e["from"] for e in document["edges"]}
+        | {e["to"] for e in document["edges"]}
+        | {w["value_id"] for w in document["winners"]}
+    )
+    dangling = sorted(referenced - value_ids)
+    if dangling:
+        raise SnapshotError(f"{source} refers to values it does not list: {dangling[:10]}")
+
+
+def _snapshot(path: Path, document: dict[str, Any]) -> Snapshot:
+    values = {
+        int(v["id"]): ValueCard(
+            id=int(v["id"]),
+            source_id=v["source_id"],
+            title=str(v["title"]),
+            description=str(v["description"]),
+            policies=tuple(str(p) for p in v["policies"]),
+        )
+        for v in document["values"]
+    }
+    edges = tuple(
+        GraphEdge(
+            from_id=int(e["from"]),
+            to_id=int(e["to"]),
+            contexts=tuple(e["contexts"]),
+            counts={k: int(n) for k, n in e["counts"].items()},
+            wiser_likelihood=float(e["wiser_likelihood"]),
+            entropy=float(e["entropy"]),
+            interval=(float(e["interval"][0]), float(e["interval"][1])),
+            is_kept=bool(e["kept"]),
+        )
+        for e in document["edges"]
+    )
+    winners = tuple(
+        ContextWinner(
+            context=str(w["context"]),
+            context_id=w["context_id"],
+            value_id=int(w["value_id"]),
+            score=float(w["score"]),
+            support=str(w["support"]),
+            win_probability=w["win_probability"],
+            runner_up_id=w["runner_up"]["value_id"] if w["runner_up"] else None,
+            runner_up_score=w["runner_up"]["score"] if w["runner_up"] else None,
+        )
+        for w in document["winners"]
+    )
+    context_ids: dict[str, int | str] = {str(c["text"]): c["id"] for c in document["contexts"]}
+    for winner in winners:
+        context_ids.setdefault(winner.context, winner.context_id)
+    rankings = {str(r["context"]): tuple(r["ranking"]) for r in document.get("rankings", [])}
+    return Snapshot(
+        path=path,
+        document=document,
+        content_hash=str(document["content_hash"]),
+        snapshot_id=document["snapshot_id"],
+        values=values,
+        edges=edges,
+        winners=winners,
+        context_ids=context_ids,
+        rankings=rankings,
+    )
+
+
+# -- targets -----------------------------------------------------------------------------------
+
+
+def support_phrase(winner: ContextWinner) -> str:
+    """``some support; won 95% of bootstrap resamples`` (or without the share when unknown)."""
+    if winner.win_probability is None:
+        return winner.support
+    return f"{winner.support}; won {winner.win_probability:.0%} of bootstrap resamples"
+
+
+def value_block(value: ValueCard) -> str:
+    """A value as the prompts show it: title, description, then its policies as a list."""
+    policies = "\n".join(f"- {policy}" for policy in value.policies)
+    return f"**{value.title}**: {value.description}\n\nWhat to attend to:\n{policies}"
+
+
+def context_block(snapshot: Snapshot, winner: ContextWinner) -> str:
+    value = snapshot.values[winner.value_id]
+    return f"### {winner.context}\n({support_phrase(winner)})\n\n{value_block(value)}"
+
+
+def render_system_prompt(
+    snapshot: Snapshot,
+    winners: Sequence[ContextWinner] | None = None,
+    *,
+    prompt: Prompt | None = None,
+) -> str:
+    """The in-context alignment prompt for the given contexts (all with a winner by default)."""
+    prompt = prompt or load_prompt(TARGET_PROMPT)
+    chosen = list(snapshot.winners if winners is None else winners)
+    blocks = "\n\n".join(context_block(snapshot, w) for w in chosen)
+    return (
+        prompt.render(
+            study_title=snapshot.study["title"],
+            participants=snapshot.document["stats"]["participants"],
+            contexts=blocks,
+        ).strip()
+        + "\n"
+    )
+
+
+def build_targets(
+    snapshot: Snapshot, *, ranking_depth: int = DEFAULT_RANKING_DEPTH
+) -> dict[str, Any]:
+    """The alignment targets document (``targets.json``)."""
+    prompt = load_prompt(TARGET_PROMPT)
+    contexts = []
+    for winner in snapshot.winners:
+        value = snapshot.values[winner.value_id]
+        runner_up = (
+            {
+                **_value_ref(snapshot, winner.runner_up_id),
+                "score": winner.runner_up_score,
+            }
+            if winner.runner_up_id is not None
+            else None
+        )
+        ranking = [
+            {
+                **_value_ref(snapshot, int(entry["value_id"])),
+                "rank": entry["rank"],
+                "score": entry["score"],
+                "win_probability": entry["win_probability"],
+            }
+            for entry in snapshot.rankings.get(winner.context, ())[:ranking_depth]
+        ]
+        evidence = [
+            {**edge.evidence(), "from_title": snapshot.values[edge.from_id].title}
+            for edge in snapshot.kept_edges_in(winner.context)
+            if edge.to_id == winner.value_id
+        ]
+        contexts.append(
+            {
+                "context": winner.context,
+                "context_id": winner.context_id,
+                "support": winner.support,
+                "win_probability": winner.win_probability,
+                "score": winner.score,
+                "winner": value.as_json(),
+                "runner_up": runner_up,
+                "ranking": ranking,
+                "evidence": evidence,
+                "system_prompt": render_system_prompt(snapshot, [winner], prompt=prompt),
+            }
+        )
+    with_winner = {w.context for w in snapshot.winners}
+    return {
+        "format": TARGETS_FORMAT,
+        "format_version": TARGETS_FORMAT_VERSION,
+        "snapshot": snapshot.summary(),
+        "prompt": {"ref": prompt.ref, "sha256": prompt.sha256},
+        "contexts": contexts,
+        "contexts_without_winner": sorted(set(snapshot.context_ids) - with_winner),
+        "system_prompt": render_system_prompt(snapshot, prompt=prompt),
+    }
+
+
+def _value_ref(snapshot: Snapshot, value_id: int) -> dict[str, Any]:
+    value = snapshot.values[value_id]
+    return {"value_id": value.id, "source_id": value.source_id, "title": value.title}
+
+
+def write_targets(snapshot: Snapshot, out_dir: Path) -> dict[str, Path]:
+    """Write ``targets.json`` and ``system_prompt.md`` into ``out_dir``; return their paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    document = build_targets(snapshot)
+    targets_path = out_dir / "targets.json"
+    prompt_path = out_dir / "system_prompt.md"
+    write_text_atomic(targets_path, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    write_text_atomic(prompt_path, document["system_prompt"])
+    return {"targets": targets_path, "system_prompt": prompt_path}
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` so that a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -134,7 +134,11 @@ class InterviewConsumer(AsyncWebsocketConsumer):
             interview_id=self.interview.id, client_id=frame.client_id, text=frame.text
         )
         await self.send_json(message)
-        if is_new:
+        # A resent message is stored once; it is answered again only if its answer never
+        # came (the model failed, or the connection dropped first): that is "try again".
+        if is_new or await database_sync_to_async(selectors.interview_awaits_answer)(
+            interview_id=self.interview.id
+        ):
             self.stream_task = asyncio.create_task(self.stream_answer())
 
     async def on_stop(self) -> None:
@@ -149,6 +153,9 @@ class InterviewConsumer(AsyncWebsocketConsumer):
         parts: list[str] = []
         pending: list[str] = []
         last_flush = 0.0
+        tokens = 0
+        card: interviewer.CardProposed | None = None
+        card_failed: interviewer.CardFailed | None = None
         seq = await database_sync_to_async(selectors.interview_next_seq)(
             interview_id=self.interview.id
         )
@@ -156,22 +163,29 @@ class InterviewConsumer(AsyncWebsocketConsumer):
         failed: interviewer.InterviewerFailure | None = None
         await self.send_json({"type": "status", "state": "thinking"})
         try:
-            transcript = await database_sync_to_async(selectors.interview_transcript)(
+            history = await database_sync_to_async(selectors.interview_history)(
                 interview_id=self.interview.id
             )
-            async for event in interviewer.reply(self.interview, transcript):
-                if isinstance(event, interviewer.Retrying):
-                    await self.send_json({"type": "status", "state": "retrying"})
-                    continue
-                parts.append(event.text)
-                pending.append(event.text)
-                now = time.monotonic()
-                if now - last_flush >= TOKEN_FLUSH_S:
-                    await self.send_json(
-                        {"type": "token", "message_seq": seq, "text": "".join(pending)}
-                    )
-                    pending.clear()
-                    last_flush = now
+            async for event in interviewer.reply(self.interview, history):
+                match event:
+                    case interviewer.Token(text=text):
+                        parts.append(text)
+                        pending.append(text)
+                        now = time.monotonic()
+                        if now - last_flush >= TOKEN_FLUSH_S:
+                            await self.send_json(
+                                {"type": "token", "message_seq": seq, "text": "".join(pending)}
+                            )
+                            pending.clear()
+                            last_flush = now
+                    case interviewer.Used(tokens=used):
+                        tokens += used
+                    case interviewer.Retrying():
+                        await self.send_json({"type": "status", "state": "retrying"})
+                    case interviewer.CardProposed():
+                        card = event
+                    case interviewer.CardFailed():
+                        card_failed = event
         except asyncio.CancelledError:
             stopped = True
         except interviewer.InterviewerFailure as exc:
@@ -179,24 +193,48 @@ class InterviewConsumer(AsyncWebsocketConsumer):
         if pending and not stopped:
             await self.send_json({"type": "token", "message_seq": seq, "text": "".join(pending)})
         text = "".join(parts)
-        if failed is not None and not text:
-            await self.send_error(failed.code, failed.message)
-            await self.send_json({"type": "status", "state": "idle"})
+        if stopped:
+            card = None  # a stopped answer proposes nothing
+        elif card is not None and not text.strip():
+            text = interviewer.CARD_ONLY_TEXT
+        if not text:
+            # Nothing to store: the participant's message stays unanswered and can be retried.
+            error = failed or interviewer.InterviewerFailure(
+                "empty_answer", "The interviewer gave no answer. Press “Try again”."
+            )
+            if not stopped or failed is not None:
+                await self._send_quietly(
+                    {"type": "error", "code": error.code, "message": error.message}
+                )
+            await self._send_quietly({"type": "status", "state": "idle"})
             return
-        message = await database_sync_to_async(services.interview_message_add_assistant)(
+        message, proposal = await database_sync_to_async(services.interview_answer_store)(
             interview_id=self.interview.id,
             text=text,
             is_stopped=stopped or failed is not None,
+            card=card.card if card else None,
+            tool_call=card.tool_call if card else None,
             duration_ms=int((time.monotonic() - started) * 1000),
-            tokens=len(parts),
+            tokens=tokens or len(parts),
         )
+        await self._send_quietly(message)
+        if proposal is not None:
+            await self._send_quietly(proposal)
+        if failed is not None:
+            await self._send_quietly(
+                {"type": "error", "code": failed.code, "message": failed.message}
+            )
+        if card_failed is not None:
+            await self._send_quietly(
+                {"type": "error", "code": card_failed.code, "message": card_failed.message}
+            )
+        await self._send_quietly({"type": "status", "state": "idle"})
+
+    async def _send_quietly(self, frame: dict[str, Any]) -> None:
         try:
-            await self.send_json(message)
-            if failed is not None:
-                await self.send_error(failed.code, failed.message)
-            await self.send_json({"type": "status", "state": "idle"})
-        except Exception:  # the socket is gone; the message is stored and replays on resume
-            log.info("interview %s: answer stored after the socket closed", self.interview.id)
+            await self.send_json(frame)
+        except Exception:  # the socket is gone; what was stored replays on resume
+            log.info("interview %s: frame not sent, the socket closed", self.interview.id)
 
 
 def _describe(exc: ValidationError) -> str:

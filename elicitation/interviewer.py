@@ -1,20 +1,44 @@
-"""The interviewer: turns a transcript into a streamed answer through the LLM gateway."""
+"""The interviewer: turns an interview's history into a streamed answer and, when it is time,
+a proposed values card (DESIGN §4.1).
+
+Two backends behind one async iterator of events: the offline interviewer (prepared
+questions, cards from the participant's words) and an OpenAI-compatible model reached
+through the inference gateway, which proposes cards with the `propose_card` tool. A model's
+card is validated against the card shape; an invalid one is never shown: the model is told
+what was wrong and asked once more, and after a second failure the participant is told so.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.urls import reverse
 
 from config.gateway import get_gateway
-from inference.gateway import LLMError, TokenDelta
+from elicitation.offline_interviewer import offline_turn
+from inference.gateway import ChatDone, LLMError, TokenDelta, ToolCall
 from inference.prompts import load_prompt
+from inference.schemas import PROPOSE_CARD_TOOL, CardShapeError, validate_card
 
 if TYPE_CHECKING:
     from elicitation.models import ValuesCard
-    from elicitation.selectors import InterviewInfo
+    from elicitation.selectors import InterviewHistory, InterviewInfo
+
+OFFLINE = "offline"
+# Per answer; the study's max_tokens caps the whole interview.
+ANSWER_MAX_TOKENS = 800
+MIN_ANSWER_TOKENS = 64
+CARD_ATTEMPTS = 2
+LAST_TURN_NOTE = (
+    "The participant has reached the last message this interview allows. Do not ask another "
+    "question: propose the values card now with the propose_card tool, from what they said."
+)
+CARD_ONLY_TEXT = (
+    "Here is a card based on what you told me. Confirm it if it fits, or tell me what to change."
+)
 
 
 @dataclass(frozen=True)
@@ -24,7 +48,32 @@ class Token:
 
 @dataclass(frozen=True)
 class Retrying:
-    """The backend failed transiently and the answer is being asked for again."""
+    """The model's card did not have the right shape and it is being asked again."""
+
+
+@dataclass(frozen=True)
+class CardProposed:
+    card: dict[str, Any]
+    tool_call: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class CardFailed:
+    """The model could not propose a well-formed card in two attempts."""
+
+    code: str = "card_invalid"
+    message: str = (
+        "The interviewer tried to write your card but could not get it into the right shape. "
+        "Tell it a little more, or ask it to propose the card again."
+    )
+
+
+@dataclass(frozen=True)
+class Used:
+    tokens: int
+
+
+Event = Token | Retrying | CardProposed | CardFailed | Used
 
 
 class InterviewerFailure(Exception):
@@ -34,23 +83,113 @@ class InterviewerFailure(Exception):
         self.message = message
 
 
-async def reply(
-    interview: InterviewInfo, transcript: list[dict[str, str]]
-) -> AsyncIterator[Token | Retrying]:
-    gateway = get_gateway(backend=interview.backend, model=interview.model)
+def reply(interview: InterviewInfo, history: InterviewHistory) -> AsyncIterator[Event]:
+    if interview.backend == OFFLINE:
+        return _offline_reply(history)
+    return _model_reply(interview, history)
+
+
+async def _offline_reply(history: InterviewHistory) -> AsyncIterator[Event]:
+    turn = offline_turn(
+        user_texts=history.user_texts,
+        current_card=history.current_card,
+        must_propose=history.is_last_turn,
+    )
+    pieces = re.findall(r"\S+\s*", turn.text)
+    for piece in pieces:
+        yield Token(piece)
+    yield Used(len(pieces))
+    if turn.card is not None:
+        yield CardProposed(turn.card)
+
+
+def system_prompt(interview: InterviewInfo) -> str:
     prompt = load_prompt("interviewer", interview.prompt_version)
-    system = prompt.render(question=interview.question_text)
-    messages = [{"role": "system", "content": system}, *transcript]
-    try:
-        async for event in gateway.stream_chat(messages):
-            if isinstance(event, TokenDelta) and event.text:
-                yield Token(event.text)
-    except LLMError as exc:
-        raise InterviewerFailure(
-            "llm_unavailable",
-            f"The interviewer could not answer ({exc}). Your message is saved: try again.",
-        ) from exc
+    return prompt.render(question=interview.question_text)
+
+
+def model_messages(interview: InterviewInfo, history: InterviewHistory) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = [
+        {"role": "system", "content": system_prompt(interview)},
+        *history.messages,
+    ]
+    if history.is_last_turn:
+        messages.append({"role": "system", "content": LAST_TURN_NOTE})
+    return messages
+
+
+async def _model_reply(interview: InterviewInfo, history: InterviewHistory) -> AsyncIterator[Event]:
+    gateway = get_gateway(backend=interview.backend, model=interview.model)
+    messages = model_messages(interview, history)
+    remaining = history.max_tokens - history.token_count
+    max_tokens = max(MIN_ANSWER_TOKENS, min(ANSWER_MAX_TOKENS, remaining))
+    for attempt in range(1, CARD_ATTEMPTS + 1):
+        text: list[str] = []
+        calls: list[ToolCall] = []
+        try:
+            async for event in gateway.stream_chat(
+                messages, tools=[PROPOSE_CARD_TOOL], max_tokens=max_tokens
+            ):
+                if isinstance(event, TokenDelta) and event.text:
+                    text.append(event.text)
+                    yield Token(event.text)
+                elif isinstance(event, ToolCall):
+                    calls.append(event)
+                elif isinstance(event, ChatDone):
+                    used = event.usage.completion_tokens if event.usage else len(text)
+                    yield Used(used)
+        except LLMError as exc:
+            raise InterviewerFailure(
+                "llm_unavailable",
+                "The interviewer could not answer just now. Your message is saved: press "
+                "“Try again” in a moment.",
+            ) from exc
+        proposals = [c for c in calls if c.name == "propose_card"]
+        if not proposals:
+            return
+        call = proposals[-1]
+        try:
+            card = validate_card(call.parsed_arguments())
+        except (ValueError, CardShapeError) as exc:
+            if attempt == CARD_ATTEMPTS:
+                yield CardFailed()
+                return
+            yield Retrying()
+            messages = [
+                *messages,
+                {
+                    "role": "assistant",
+                    "content": "".join(text) or None,
+                    "tool_calls": [_wire_call(call)],
+                },
+                {
+                    "role": "tool",
+                    "tool_call_id": call.id,
+                    "content": (
+                        f"Not shown to the participant: {exc} Call propose_card again with a "
+                        "corrected card; do not repeat what you already said."
+                    ),
+                },
+            ]
+            continue
+        yield CardProposed(
+            {
+                "title": card.title,
+                "description": card.description,
+                "policies": list(card.policies),
+            },
+            {"id": call.id, "name": call.name, "arguments": call.arguments},
+        )
+        return
+
+
+def _wire_call(call: ToolCall) -> dict[str, Any]:
+    return {
+        "id": call.id,
+        "type": "function",
+        "function": {"name": call.name, "arguments": call.arguments},
+    }
 
 
 def next_url(card: ValuesCard) -> str:
-    return reverse("elicitation:after_card", kwargs={"slug": card.participant.study.slug})
+    return reverse("elicitation:wise_values", kwargs={"slug": card.participant.study.slug})

@@ -99,6 +99,13 @@ class InviteCode(models.Model):
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="invite_codes")
     code = models.CharField(max_length=40)
     used_at = models.DateTimeField(null=True, blank=True)
+    participant = models.OneToOneField(
+        "Participant",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="invite_code",
+    )
 
     class Meta:
         constraints = [
@@ -131,6 +138,11 @@ class Participant(models.Model):
     stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.CONSENTED)
     completion_code = models.CharField(max_length=40, blank=True)
     source_id = models.CharField(max_length=120, blank=True)
+    # The draws a participant sees, fixed once made (null: not drawn yet), so a reload shows
+    # the same screens and a vote on a story never drawn for them can be refused.
+    wise_value_ids = models.JSONField(null=True, blank=True)
+    upgrade_hypothesis_ids = models.JSONField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -41,3 +41,62 @@ ClientFrame = Annotated[
 ]
 client_frame_adapter: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)
 CLIENT_FRAME_TYPES = frozenset({"user_message", "stop", "confirm_card", "resume"})
+
+
+class DemographicQuestion(BaseModel):
+    """One demographic question a study asks (`Study.demographic_questions`, a JSON list)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    key: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+    label: Annotated[str, Field(min_length=1, max_length=200)]
+    kind: Literal["choice", "text"] = "choice"
+    choices: tuple[str, ...] = ()
+    is_required: bool = False
+
+
+demographic_questions_adapter: TypeAdapter[list[DemographicQuestion]] = TypeAdapter(
+    list[DemographicQuestion]
+)
+MAX_DEMOGRAPHIC_ANSWER_CHARS = 200
+
+
+class SurveyItem(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    statement: str
+
+
+# Agreement from 1 (strongly disagree) to 5 (strongly agree), as in the reference study.
+SURVEY_ITEMS: tuple[SurveyItem, ...] = (
+    SurveyItem(
+        key="felt_represented",
+        statement="The values card I submitted represents what I care about.",
+    ),
+    SurveyItem(
+        key="clarified_values",
+        statement="The conversation helped me clarify what matters to me here.",
+    ),
+    SurveyItem(
+        key="learned_about_others",
+        statement="I learned something about what other people value.",
+    ),
+    SurveyItem(
+        key="gained_respect",
+        statement="I have more respect for people who see this question differently.",
+    ),
+    SurveyItem(
+        key="trust_process",
+        statement="I trust this process to combine people's values fairly.",
+    ),
+)
+SURVEY_SCALE = (
+    (1, "Strongly disagree"),
+    (2, "Disagree"),
+    (3, "Neutral"),
+    (4, "Agree"),
+    (5, "Strongly agree"),
+)
+SURVEY_COMMENT_KEY = "comment"
+MAX_SURVEY_COMMENT_CHARS = 2000

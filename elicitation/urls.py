@@ -7,7 +7,12 @@ app_name = "elicitation"
 urlpatterns = [
     path("", views.home, name="home"),
     path("s/<slug:slug>/", views.study_start, name="study_start"),
+    path("s/<slug:slug>/about-you/", views.demographics, name="demographics"),
     path("s/<slug:slug>/questions/", views.question_choose, name="question_choose"),
-    path("s/<slug:slug>/next/", views.after_card, name="after_card"),
+    path("s/<slug:slug>/wise-values/", views.wise_values, name="wise_values"),
+    path("s/<slug:slug>/stories/", views.upgrade_votes, name="upgrade_votes"),
+    path("s/<slug:slug>/survey/", views.survey, name="survey"),
+    path("s/<slug:slug>/done/", views.finish, name="finish"),
     path("interviews/<int:interview_id>/", views.interview_page, name="interview"),
+    path("interviews/<int:interview_id>/leave/", views.interview_leave, name="interview_leave"),
 ]

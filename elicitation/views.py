@@ -1,20 +1,52 @@
-"""Participant pages: thin adapters from HTTP to services and selectors."""
+"""Participant pages: thin adapters from HTTP to services and selectors.
+
+Every journey page belongs to one stage; a participant who asks for another stage's page is
+sent to where they are (no dead ends, and no looking ahead: DESIGN §4.1's boundaries).
+"""
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
+from dataclasses import dataclass
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from elicitation import selectors, services
 from elicitation.consumers import SESSION_PARTICIPANTS_KEY
 from elicitation.errors import ApplicationError
 from elicitation.models import Interview, Participant, Study
+from elicitation.schemas import SURVEY_ITEMS, SURVEY_SCALE
+
+Stage = Participant.Stage
 
 
-def _session_participant(request: HttpRequest, study: Study) -> Participant | None:
-    ids = request.session.get(SESSION_PARTICIPANTS_KEY, [])
-    return Participant.objects.filter(pk__in=ids, study=study).first()
+@dataclass(frozen=True)
+class Step:
+    label: str
+    state: str  # "done", "current" or "todo"
+
+
+def _steps(study: Study, current: str) -> list[Step]:
+    """The progress bar: where the participant is among the journey's steps."""
+    labels = [("consent", "Welcome")]
+    if study.demographic_questions:
+        labels.append(("demographics", "About you"))
+    labels += [
+        ("question", "Question"),
+        ("interview", "Interview"),
+        ("picks", "Wise values"),
+        ("votes", "Stories"),
+        ("survey", "Survey"),
+        ("finished", "Done"),
+    ]
+    keys = [key for key, _ in labels]
+    index = keys.index(current)
+    return [
+        Step(label, "done" if i < index else "current" if i == index else "todo")
+        for i, (_, label) in enumerate(labels)
+    ]
 
 
 def _open_study(slug: str) -> Study:
@@ -24,6 +56,26 @@ def _open_study(slug: str) -> Study:
     return study
 
 
+def _session_ids(request: HttpRequest) -> list[int]:
+    return [int(i) for i in request.session.get(SESSION_PARTICIPANTS_KEY, [])]
+
+
+def _participant_at(
+    request: HttpRequest, slug: str, *stages: str
+) -> tuple[Study, Participant] | HttpResponseRedirect:
+    """The session's participant if they are at one of `stages`, else a redirect to where
+    they belong (the start page for someone who has not entered)."""
+    study = _open_study(slug)
+    participant = selectors.participant_for_session(
+        study=study, participant_ids=_session_ids(request)
+    )
+    if participant is None:
+        return redirect("elicitation:study_start", slug=study.slug)
+    if participant.stage not in stages:
+        return redirect(selectors.journey_url(participant=participant))
+    return study, participant
+
+
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "elicitation/home.html", {"studies": selectors.study_public_list()})
 
@@ -31,79 +83,305 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def study_start(request: HttpRequest, slug: str) -> HttpResponse:
     study = _open_study(slug)
-    participant = _session_participant(request, study)
+    participant = selectors.participant_for_session(
+        study=study, participant_ids=_session_ids(request)
+    )
     if participant is not None:
-        return redirect("elicitation:question_choose", slug=study.slug)
+        return redirect(selectors.journey_url(participant=participant))
+    is_panel = study.participation_mode == Study.ParticipationMode.PANEL
+    panel_id = request.GET.get(study.panel_param, "").strip() if is_panel else ""
     error = ""
-    if request.method == "POST":
+    if is_panel and not panel_id:
+        error = (
+            "This study is entered from the link your panel gave you; that link carries your "
+            "participant id. Please open it again from the panel."
+        )
+    if request.method == "POST" and not error:
         if request.POST.get("consent") != "yes":
             error = "Please tick the box to say you agree before you start."
         else:
-            external_id = (
-                request.GET.get(study.panel_param, "")
-                if (study.participation_mode == Study.ParticipationMode.PANEL)
-                else ""
-            )
             try:
-                participant = services.participant_consent(study=study, external_id=external_id)
+                participant = services.participant_consent(
+                    study=study,
+                    external_id=panel_id,
+                    invite_code=request.POST.get("invite_code", ""),
+                )
             except ApplicationError as exc:
                 error = exc.message
             else:
-                ids = list(request.session.get(SESSION_PARTICIPANTS_KEY, []))
-                request.session[SESSION_PARTICIPANTS_KEY] = [*ids, participant.pk]
-                return redirect("elicitation:question_choose", slug=study.slug)
+                request.session[SESSION_PARTICIPANTS_KEY] = [
+                    *_session_ids(request),
+                    participant.pk,
+                ]
+                return redirect(selectors.journey_url(participant=participant))
     return render(
         request,
         "elicitation/study_start.html",
-        {"study": study, "questions": selectors.study_questions(study=study), "error": error},
+        {
+            "study": study,
+            "questions": selectors.study_questions(study=study),
+            "error": error,
+            "needs_invite_code": study.participation_mode
+            == Study.ParticipationMode.INVITE_CODES,
+            "invite_code": request.POST.get("invite_code", ""),
+            "steps": _steps(study, "consent"),
+        },
+        status=400 if error else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def demographics(request: HttpRequest, slug: str) -> HttpResponse:
+    found = _participant_at(request, slug, Stage.CONSENTED)
+    if isinstance(found, HttpResponseRedirect):
+        return found
+    study, participant = found
+    questions = selectors.study_demographic_questions(study=study)
+    if not questions:
+        return redirect("elicitation:question_choose", slug=study.slug)
+    error = ""
+    answers = {q.key: request.POST.get(q.key, "") for q in questions}
+    if request.method == "POST":
+        try:
+            services.participant_demographics_save(participant=participant, answers=answers)
+        except ApplicationError as exc:
+            error = exc.message
+        else:
+            return redirect("elicitation:question_choose", slug=study.slug)
+    return render(
+        request,
+        "elicitation/demographics.html",
+        {
+            "study": study,
+            "questions": questions,
+            "answers": answers,
+            "error": error,
+            "steps": _steps(study, "demographics"),
+        },
         status=400 if error else 200,
     )
 
 
 @require_http_methods(["GET", "POST"])
 def question_choose(request: HttpRequest, slug: str) -> HttpResponse:
-    study = _open_study(slug)
-    participant = _session_participant(request, study)
-    if participant is None:
-        return redirect("elicitation:study_start", slug=study.slug)
+    found = _participant_at(request, slug, Stage.CONSENTED, Stage.DEMOGRAPHICS)
+    if isinstance(found, HttpResponseRedirect):
+        return found
+    study, participant = found
+    if participant.stage == Stage.CONSENTED and study.demographic_questions:
+        return redirect("elicitation:demographics", slug=study.slug)
     questions = selectors.study_questions(study=study)
+    error = ""
     if request.method == "POST":
-        question = get_object_or_404(study.questions, pk=request.POST.get("question"))
-        interview = services.interview_start(participant=participant, question=question)
-        return redirect("elicitation:interview", interview_id=interview.pk)
+        question = next((q for q in questions if str(q.pk) == request.POST.get("question")), None)
+        if question is None:
+            error = "Please choose one of the questions."
+        else:
+            interview = services.interview_start(participant=participant, question=question)
+            return redirect("elicitation:interview", interview_id=interview.pk)
     return render(
-        request, "elicitation/question_choose.html", {"study": study, "questions": questions}
+        request,
+        "elicitation/question_choose.html",
+        {
+            "study": study,
+            "questions": questions,
+            "error": error,
+            "steps": _steps(study, "question"),
+        },
+        status=400 if error else 200,
+    )
+
+
+def _own_interview(request: HttpRequest, interview_id: int) -> Interview:
+    # Someone else's interview is "not found": its existence is not confirmed.
+    return get_object_or_404(
+        Interview.objects.select_related("question", "participant__study"),
+        pk=interview_id,
+        participant_id__in=_session_ids(request),
     )
 
 
 def interview_page(request: HttpRequest, interview_id: int) -> HttpResponse:
-    ids = request.session.get(SESSION_PARTICIPANTS_KEY, [])
-    interview = get_object_or_404(
-        Interview.objects.select_related("question", "participant__study"),
-        pk=interview_id,
-        participant_id__in=ids,
-    )
+    interview = _own_interview(request, interview_id)
+    participant = interview.participant
+    study = participant.study
+    if interview.status != Interview.Status.ACTIVE or participant.stage != Stage.INTERVIEW:
+        return redirect(selectors.journey_url(participant=participant))
     return render(
         request,
         "elicitation/interview.html",
         {
             "interview": interview,
-            "study": interview.participant.study,
+            "study": study,
             "is_offline": interview.backend == Study.InterviewerBackend.OFFLINE,
-            "messages_so_far": selectors.interview_frames_after(
-                interview_id=interview.pk, after_seq=0
-            ),
+            "steps": _steps(study, "interview"),
         },
     )
 
 
-def after_card(request: HttpRequest, slug: str) -> HttpResponse:
-    study = _open_study(slug)
-    participant = _session_participant(request, study)
-    if participant is None:
-        return redirect("elicitation:study_start", slug=study.slug)
+@require_POST
+def interview_leave(request: HttpRequest, interview_id: int) -> HttpResponse:
+    interview = _own_interview(request, interview_id)
+    try:
+        services.interview_leave_without_card(
+            participant=interview.participant, interview_id=interview.pk
+        )
+    except ApplicationError:
+        pass  # not at the limit, or already closed: the journey knows where they belong
+    interview.participant.refresh_from_db()
+    return redirect(selectors.journey_url(participant=interview.participant))
+
+
+@require_http_methods(["GET", "POST"])
+def wise_values(request: HttpRequest, slug: str) -> HttpResponse:
+    found = _participant_at(request, slug, Stage.PICKS)
+    if isinstance(found, HttpResponseRedirect):
+        return found
+    study, participant = found
+    shown = services.wise_values_draw(participant=participant)
+    error = ""
+    picked: list[int] = []
+    if request.method == "POST":
+        picked = [int(v) for v in request.POST.getlist("value") if v.isdigit()]
+        try:
+            services.wise_values_pick(participant=participant, picked_value_ids=picked)
+        except ApplicationError as exc:
+            error = exc.message
+        else:
+            return redirect("elicitation:upgrade_votes", slug=study.slug)
+    required = services.wise_values_required(shown=len(shown))
     return render(
         request,
-        "elicitation/after_card.html",
-        {"study": study, "cards": list(participant.cards.order_by("submitted_at"))},
+        "elicitation/wise_values.html",
+        {
+            "study": study,
+            "values": selectors.values_in_order(value_ids=shown),
+            "picked": picked,
+            "required": required,
+            "is_short": len(shown) < services.WISE_VALUES_SHOWN,
+            "error": error,
+            "steps": _steps(study, "picks"),
+        },
+        status=400 if error else 200,
     )
+
+
+@require_http_methods(["GET", "POST"])
+def upgrade_votes(request: HttpRequest, slug: str) -> HttpResponse:
+    found = _participant_at(request, slug, Stage.VOTES)
+    if isinstance(found, HttpResponseRedirect):
+        return found
+    study, participant = found
+    drawn = services.upgrade_hypotheses_assign(participant=participant)
+    error = ""
+    if request.method == "POST":
+        try:
+            if request.POST.get("continue"):
+                services.upgrade_votes_continue(participant=participant)
+                return redirect("elicitation:survey", slug=study.slug)
+            hypothesis = request.POST.get("hypothesis", "")
+            services.upgrade_vote_submit(
+                participant=participant,
+                hypothesis_id=int(hypothesis) if hypothesis.isdigit() else 0,
+                choice=request.POST.get("choice", ""),
+                reason=request.POST.get("reason", "")[:4000],
+            )
+        except ApplicationError as exc:
+            error = exc.message
+        else:
+            participant.refresh_from_db()
+            return redirect(selectors.journey_url(participant=participant))
+    screen = selectors.upgrade_screen_next(participant=participant)
+    return render(
+        request,
+        "elicitation/upgrade_vote.html",
+        {
+            "study": study,
+            "screen": screen,
+            "drawn": len(drawn),
+            "choice": request.POST.get("choice", ""),
+            "reason": request.POST.get("reason", ""),
+            "error": error,
+            "steps": _steps(study, "votes"),
+        },
+        status=400 if error else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def survey(request: HttpRequest, slug: str) -> HttpResponse:
+    found = _participant_at(request, slug, Stage.SURVEY)
+    if isinstance(found, HttpResponseRedirect):
+        return found
+    study, participant = found
+    error = ""
+    answers: dict[str, int] = {}
+    for item in SURVEY_ITEMS:
+        raw = request.POST.get(item.key, "")
+        if raw.isdigit():
+            answers[item.key] = int(raw)
+    if request.method == "POST":
+        try:
+            services.survey_submit(
+                participant=participant, answers=answers, comment=request.POST.get("comment", "")
+            )
+        except ApplicationError as exc:
+            error = exc.message
+        else:
+            return redirect("elicitation:finish", slug=study.slug)
+    items = [
+        {
+            "key": item.key,
+            "statement": item.statement,
+            "answer": answers.get(item.key),
+            "is_missing": bool(error) and item.key not in answers,
+        }
+        for item in SURVEY_ITEMS
+    ]
+    return render(
+        request,
+        "elicitation/survey.html",
+        {
+            "study": study,
+            "items": items,
+            "scale": SURVEY_SCALE,
+            "comment": request.POST.get("comment", ""),
+            "error": error,
+            "steps": _steps(study, "survey"),
+        },
+        status=400 if error else 200,
+    )
+
+
+def finish(request: HttpRequest, slug: str) -> HttpResponse:
+    found = _participant_at(request, slug, Stage.FINISHED)
+    if isinstance(found, HttpResponseRedirect):
+        return found
+    study, participant = found
+    is_panel = study.participation_mode == Study.ParticipationMode.PANEL
+    return render(
+        request,
+        "elicitation/finish.html",
+        {
+            "study": study,
+            "card": selectors.participant_card(participant=participant),
+            "position": selectors.participant_graph_position(participant=participant),
+            "completion_code": participant.completion_code if is_panel else "",
+            "return_url": (
+                completion_url(study.completion_redirect_url, participant.completion_code)
+                if is_panel and study.completion_redirect_url
+                else ""
+            ),
+            "steps": _steps(study, "finished"),
+        },
+    )
+
+
+def completion_url(template: str, code: str) -> str:
+    """The panel's return address with the completion code: `{code}` is replaced where the
+    address has it, else it is added as the `cc` parameter (Prolific's convention)."""
+    if "{code}" in template:
+        return template.replace("{code}", code)
+    parts = urlsplit(template)
+    query = f"{parts.query}&" if parts.query else ""
+    return urlunsplit(parts._replace(query=query + urlencode({"cc": code})))

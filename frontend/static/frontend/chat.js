@@ -1,41 +1,106 @@
 // The interview chat: one WebSocket per interview, speaking the protocol of DESIGN §4.1.
-// Reconnects with `resume` after a dropped connection, so nothing shown is lost.
+// Everything shown comes from frames: on (re)connect the client asks to `resume` after the
+// last message it has, so a reload or a dropped connection loses nothing. Text from anyone
+// is set with textContent: markup in a message or a card is shown, never run.
 
 const root = document.querySelector(".chat");
 const transcript = document.getElementById("transcript");
 const statusLine = document.getElementById("status");
+const problem = document.getElementById("problem");
 const errorLine = document.getElementById("error");
+const retryButton = document.getElementById("retry");
+const leaveForm = document.getElementById("leave");
 const form = document.getElementById("composer");
 const input = document.getElementById("message");
 const sendButton = document.getElementById("send");
 const stopButton = document.getElementById("stop");
+const cardTemplate = document.getElementById("card-template");
+
+const RETRYABLE = new Set(["llm_unavailable", "empty_answer"]);
+const LIMITS = new Set(["turn_limit", "token_limit"]);
+const lastSentKey = `mge-last-message-${root.dataset.interviewId}`;
 
 let socket = null;
 let lastSeq = 0;
 let retryDelay = 500;
+let state = "idle";
+let submitted = false;
 const streaming = new Map(); // message_seq -> bubble being streamed
+const cards = new Map(); // proposal_id -> card element
 
-for (const bubble of transcript.querySelectorAll("[data-seq]")) {
-  lastSeq = Math.max(lastSeq, Number(bubble.dataset.seq));
+function scrollToEnd(el) {
+  el.scrollIntoView({ block: "nearest" });
 }
 
 function bubble(role, text, seq) {
   const el = document.createElement("div");
   el.className = `bubble ${role}`;
-  el.textContent = text; // text only: markup from anyone is shown, never run
+  el.textContent = text;
   if (seq !== undefined) el.dataset.seq = String(seq);
+  const label = document.createElement("span");
+  label.className = "visually-hidden";
+  label.textContent = role === "user" ? "You said: " : "Interviewer: ";
+  el.prepend(label);
   transcript.appendChild(el);
-  el.scrollIntoView({ block: "end" });
+  scrollToEnd(el);
   return el;
 }
 
-function setState(state) {
+function setBubbleText(el, text) {
+  const label = el.querySelector(".visually-hidden");
+  el.textContent = text;
+  if (label) el.prepend(label);
+}
+
+function showProblem(message, { retry = false, leave = false } = {}) {
+  errorLine.textContent = message;
+  retryButton.hidden = !retry;
+  leaveForm.hidden = !leave;
+  problem.hidden = false;
+}
+
+function clearProblem() {
+  errorLine.textContent = "";
+  retryButton.hidden = true;
+  leaveForm.hidden = true;
+  problem.hidden = true;
+}
+
+function setState(next) {
+  state = next;
   const busy = state === "thinking" || state === "retrying";
   stopButton.hidden = !busy;
-  sendButton.disabled = busy;
+  sendButton.disabled = busy || submitted;
   statusLine.textContent =
     state === "thinking" ? "The interviewer is writing…" :
-    state === "retrying" ? "The interviewer is taking longer than usual; trying again…" : "";
+    state === "retrying" ? "The interviewer is having another go…" : "";
+}
+
+function showCard(frame) {
+  if (cards.has(frame.proposal_id)) return;
+  for (const older of cards.values()) older.classList.add("superseded");
+  const el = cardTemplate.content.firstElementChild.cloneNode(true);
+  el.dataset.proposalId = String(frame.proposal_id);
+  el.setAttribute("aria-label", `Proposed values card: ${frame.card.title}`);
+  el.querySelector(".card-title").textContent = frame.card.title;
+  el.querySelector(".card-description").textContent = frame.card.description;
+  const list = el.querySelector(".card-policies");
+  for (const policy of frame.card.policies) {
+    const item = document.createElement("li");
+    item.textContent = policy;
+    list.appendChild(item);
+  }
+  const confirm = el.querySelector(".confirm");
+  confirm.addEventListener("click", () => {
+    if (!socket || socket.readyState !== WebSocket.OPEN) return;
+    clearProblem();
+    for (const button of transcript.querySelectorAll(".confirm")) button.disabled = true;
+    statusLine.textContent = "Submitting your card…";
+    socket.send(JSON.stringify({ type: "confirm_card", proposal_id: frame.proposal_id }));
+  });
+  cards.set(frame.proposal_id, el);
+  transcript.appendChild(el);
+  scrollToEnd(el);
 }
 
 function onFrame(frame) {
@@ -47,35 +112,48 @@ function onFrame(frame) {
         el.setAttribute("aria-busy", "true");
         streaming.set(frame.message_seq, el);
       }
-      el.textContent += frame.text;
+      el.append(frame.text);
+      scrollToEnd(el);
       break;
     }
     case "message": {
-      if (frame.seq <= lastSeq && transcript.querySelector(`[data-seq="${frame.seq}"]`)) break;
+      if (transcript.querySelector(`[data-seq="${frame.seq}"]`)) break;
       let el = streaming.get(frame.seq);
       if (el) {
         streaming.delete(frame.seq);
-        el.textContent = frame.text;
+        setBubbleText(el, frame.text);
         el.dataset.seq = String(frame.seq);
         el.removeAttribute("aria-busy");
       } else {
         el = bubble(frame.role, frame.text, frame.seq);
       }
       if (frame.stopped) el.classList.add("stopped");
+      if (frame.role === "assistant") sessionStorage.removeItem(lastSentKey);
       lastSeq = Math.max(lastSeq, frame.seq);
       break;
     }
+    case "card_proposed":
+      showCard(frame);
+      break;
     case "status":
       setState(frame.state);
       break;
-    case "error":
-      errorLine.textContent = frame.message;
+    case "error": {
+      const retry = RETRYABLE.has(frame.code) && sessionStorage.getItem(lastSentKey) !== null;
+      const leave = LIMITS.has(frame.code) && cards.size === 0;
+      showProblem(frame.message, { retry, leave });
+      for (const button of transcript.querySelectorAll(".confirm")) button.disabled = false;
+      if (statusLine.textContent === "Submitting your card…") statusLine.textContent = "";
       break;
+    }
     case "card_submitted":
+      submitted = true;
+      sessionStorage.removeItem(lastSentKey);
+      statusLine.textContent = "Your card is submitted. Taking you to the next step…";
       window.location.assign(frame.next);
       break;
     default:
-      document.dispatchEvent(new CustomEvent("interview-frame", { detail: frame }));
+      break;
   }
 }
 
@@ -84,34 +162,46 @@ function connect() {
   socket = new WebSocket(`${scheme}://${window.location.host}${root.dataset.socketPath}`);
   socket.addEventListener("open", () => {
     retryDelay = 500;
-    statusLine.textContent = "";
+    if (statusLine.textContent.startsWith("Connection lost")) statusLine.textContent = "";
     socket.send(JSON.stringify({ type: "resume", after_seq: lastSeq }));
   });
   socket.addEventListener("message", (event) => onFrame(JSON.parse(event.data)));
   socket.addEventListener("close", (event) => {
     if (event.code === 4403) {
-      errorLine.textContent = "This interview belongs to another session.";
+      showProblem("This interview belongs to another session.");
       return;
     }
+    if (submitted) return;
     for (const el of streaming.values()) el.remove();
     streaming.clear();
+    setState("idle");
     statusLine.textContent = "Connection lost; reconnecting…";
     setTimeout(connect, retryDelay);
     retryDelay = Math.min(retryDelay * 2, 8000);
   });
 }
 
+function sendMessage(frame) {
+  if (!socket || socket.readyState !== WebSocket.OPEN) return false;
+  clearProblem();
+  sessionStorage.setItem(lastSentKey, JSON.stringify(frame));
+  socket.send(JSON.stringify(frame));
+  return true;
+}
+
 form.addEventListener("submit", (event) => {
   event.preventDefault();
   const text = input.value.trim();
-  if (!text || !socket || socket.readyState !== WebSocket.OPEN) return;
-  errorLine.textContent = "";
-  socket.send(JSON.stringify({ type: "user_message", client_id: crypto.randomUUID(), text }));
-  input.value = "";
+  if (!text || state !== "idle") return;
+  if (sendMessage({ type: "user_message", client_id: crypto.randomUUID(), text })) {
+    input.value = "";
+  } else {
+    showProblem("Not connected yet; your message is still in the box. Try again in a moment.");
+  }
 });
 
 input.addEventListener("keydown", (event) => {
-  if (event.key === "Enter" && !event.shiftKey) {
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
     event.preventDefault();
     form.requestSubmit();
   }
@@ -119,8 +209,9 @@ input.addEventListener("keydown", (event) => {
 
 stopButton.addEventListener("click", () => socket?.send(JSON.stringify({ type: "stop" })));
 
-export function sendFrame(frame) {
-  socket?.send(JSON.stringify(frame));
-}
+retryButton.addEventListener("click", () => {
+  const saved = sessionStorage.getItem(lastSentKey);
+  if (saved) sendMessage(JSON.parse(saved));
+});
 
 connect();

@@ -11,11 +11,21 @@ from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
+# Tasks that wait on a model go to the `llm` queue, so slow model calls never hold up the
+# light work (graph rebuilds). Everything else goes to `light`.
+LLM_TASKS = (
+    "elicitation.tasks.values_card_canonicalise",
+    "moralgraph.tasks.study_cards_canonicalise",
+    "moralgraph.tasks.contexts_generate",
+    "moralgraph.tasks.hypotheses_generate",
+)
+
 app = Celery("mge")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.update(
     task_queues=(Queue("light"), Queue("llm")),
     task_default_queue="light",
+    task_routes={name: {"queue": "llm"} for name in LLM_TASKS},
     task_ignore_result=True,
     worker_prefetch_multiplier=1,
     broker_connection_retry_on_startup=True,

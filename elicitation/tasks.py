@@ -7,7 +7,7 @@ from celery import shared_task
 from elicitation import services
 
 
-@shared_task(queue="light", acks_late=True, reject_on_worker_lost=True)
+@shared_task(acks_late=True, reject_on_worker_lost=True)
 def values_card_canonicalise(card_id: int) -> int:
     # Idempotent: a card that already has its value keeps it, so a redelivery is harmless.
     return services.values_card_canonicalise(card_id=card_id)

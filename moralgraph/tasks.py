@@ -1,6 +1,6 @@
 """Background entry points: they take ids and call one service.
 
-`light`: the live snapshot rebuild (idempotent: a pure recompute, stored once per content
+Queues are assigned in `config/celery.py`. `light`: the live snapshot rebuild (idempotent: a pure recompute, stored once per content
 hash, with a compare-and-set claim that coalesces bursts). `llm`: work that waits on a model,
 retried with backoff on transient model errors only.
 """
@@ -15,20 +15,19 @@ from moralgraph import canonicalisation, generation, services
 _TRANSIENT = (LLMUnavailable, LLMTimeout)
 
 
-@shared_task(queue="light", acks_late=True, reject_on_worker_lost=True)
+@shared_task(acks_late=True, reject_on_worker_lost=True)
 def snapshot_rebuild(study_id: int) -> int | None:
     snapshot = services.snapshot_rebuild_run(study_id=study_id)
     return snapshot.pk if snapshot is not None else None
 
 
-@shared_task(queue="llm", acks_late=True, reject_on_worker_lost=True)
+@shared_task(acks_late=True, reject_on_worker_lost=True)
 def study_cards_canonicalise(study_id: int) -> dict[str, int]:
     # Idempotent: only cards without a value are touched.
     return canonicalisation.study_cards_canonicalise(study_id=study_id)
 
 
 @shared_task(
-    queue="llm",
     autoretry_for=_TRANSIENT,
     retry_backoff=5,
     retry_backoff_max=120,
@@ -42,7 +41,6 @@ def contexts_generate(study_id: int, question_id: int, count: int = 5) -> list[i
 
 
 @shared_task(
-    queue="llm",
     autoretry_for=_TRANSIENT,
     retry_backoff=5,
     retry_backoff_max=120,

@@ -20,7 +20,9 @@ import os
 import sys
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlparse
 
 REPO = Path(__file__).resolve().parents[1]
@@ -84,7 +86,7 @@ def run(args: argparse.Namespace) -> None:  # noqa: C901 - a linear script
     )
     studies: dict[int, int] = {}
 
-    def copy_rows(table: str, columns: list[str], rows: list[tuple[object, ...]]) -> None:
+    def copy_rows(table: str, columns: list[str], rows: Sequence[tuple[object, ...]]) -> None:
         with connection.cursor() as cursor:
             sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
             with cursor.cursor.copy(sql) as copy:
@@ -216,9 +218,10 @@ def run(args: argparse.Namespace) -> None:  # noqa: C901 - a linear script
         )
         from moralgraph.selectors import VoteScope, vote_table_load
 
-        for method in ("copy", "orm"):
+        methods: tuple[Literal["copy", "orm"], ...] = ("copy", "orm")
+        for method in methods:
             start = time.perf_counter()
-            vote_table_load(VoteScope(study_id=study.pk), method=method)  # type: ignore[arg-type]
+            vote_table_load(VoteScope(study_id=study.pk), method=method)
             print(f"  loading the votes by {method}: {time.perf_counter() - start:.2f} s")
         if n <= args.naive_max:
             start = time.perf_counter()
@@ -287,7 +290,7 @@ def live(study_id: int, args: argparse.Namespace) -> None:
                 )
             expected = votes_before + i + 1
             wait_until(
-                lambda e=expected: GraphSnapshot.objects.filter(
+                lambda e=expected: GraphSnapshot.objects.filter(  # type: ignore[misc]
                     study_id=study_id, vote_count=e, parameters__bootstrap=100
                 ).exists(),
                 timeout=60,

@@ -100,8 +100,15 @@ def test_kept_graph_is_the_thresholded_subgraph(rows: list[Any], mode: str) -> N
         assert e.impressions >= e.marked_wiser + e.marked_not_wiser + e.marked_unsure
         assert 0.0 <= e.interval[0] < e.interval[1] <= 1.0
     looser = build(
-        votes, Params(mode=mode, min_wiser=1, min_likelihood=0.0, max_entropy=3.0, **NO_EXTRAS)
-    )  # type: ignore[arg-type]
+        votes,
+        Params(
+            mode=mode,  # type: ignore[arg-type]
+            min_wiser=1,
+            min_likelihood=0.0,
+            max_entropy=3.0,
+            **NO_EXTRAS,
+        ),
+    )
     looser_kept = {
         (e.from_value, e.to_value, e.contexts) for e in looser.edges.rows(kept_only=True)
     }

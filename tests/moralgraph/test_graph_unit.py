@@ -29,7 +29,9 @@ from moralgraph.graph import (
 )
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "moralgraph" / "snapshot.schema.json"
-NO_EXTRAS = dict(bootstrap=0, grid_min_wiser=(), grid_min_likelihood=(), grid_max_entropy=())
+NO_EXTRAS: dict[str, Any] = dict(
+    bootstrap=0, grid_min_wiser=(), grid_min_likelihood=(), grid_max_entropy=()
+)
 
 TINY = [
     (1, 1, 2, "X", "upgrade"),

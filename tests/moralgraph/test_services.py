@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 from unittest import mock
 
@@ -54,7 +55,7 @@ def participants(study: Study, n: int) -> list[Participant]:
 
 
 @pytest.fixture
-def no_enqueue() -> mock.MagicMock:
+def no_enqueue() -> Iterator[mock.MagicMock]:
     with mock.patch("moralgraph.tasks.snapshot_rebuild.delay") as delay:
         yield delay
 
@@ -101,7 +102,7 @@ def test_a_vote_is_validated(study: Study, context: Context, no_enqueue: mock.Ma
     hypothesis = UpgradeHypothesis.objects.create(
         study=study, from_value=a, to_value=b, context=context, story="Once I…", run_id="r"
     )
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"choice": "maybe"}, "bad_choice"),
         ({"to_value_id": a.pk}, "same_value"),
         ({"to_value_id": foreign.pk}, "wrong_value"),
@@ -120,7 +121,7 @@ def test_a_vote_is_validated(study: Study, context: Context, no_enqueue: mock.Ma
             **change,
         }
         with pytest.raises(MoralGraphError) as failure:
-            services.upgrade_vote_cast(**arguments)  # type: ignore[arg-type]
+            services.upgrade_vote_cast(**arguments)
         assert failure.value.code == code
     vote = services.upgrade_vote_cast(
         participant_id=p.pk,
@@ -226,9 +227,8 @@ def test_a_burst_of_votes_coalesces_into_few_rebuilds(
 
         def build_while_voting(**kwargs: object) -> GraphSnapshot:
             if not seen:
-                seen.append(
-                    services.snapshot_rebuild_run(study_id=study.pk) and 1
-                )  # concurrent task
+                # the concurrent task
+                seen.append(1 if services.snapshot_rebuild_run(study_id=study.pk) else None)
                 with django_capture_on_commit_callbacks(execute=True):
                     for p in people[10:20]:  # votes arriving during the build
                         cast(p, a, b, context)

@@ -32,8 +32,8 @@ cat <<MSG
 
   Moral Graph Elicitation is running (embedded default: SQLite, offline interviewer).
     participant:  http://$HOST:$PORT/s/demo/
-    researcher:   http://$HOST:$PORT/admin/  (studies, cards and the graph)
-    admin login:  admin / $password
+    researcher:   http://$HOST:$PORT/research/demo/  (the moral graph; log in as admin)
+    admin:        http://$HOST:$PORT/admin/  login admin / $password
   Press Ctrl-C to stop.
 
 MSG

@@ -24,10 +24,13 @@ import contextlib
 import contextvars
 import fcntl
 import json
+import math
 import os
 import signal
+import ssl
 import sys
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -104,6 +107,12 @@ def charge(usage: Usage | None) -> None:
     if meter is not None:
         meter.add(usage)
 
+
+# Which engine worker the current task is (-1: none); it picks the worker's connection shard.
+_WORKER_INDEX: contextvars.ContextVar[int] = contextvars.ContextVar(
+    "inference_engine_worker", default=-1
+)
+SHARD_CONNECTIONS = 32
 
 Produce = Callable[[Any], Awaitable[dict[str, Any]]]
 
@@ -424,8 +433,9 @@ async def _drive(
     last_checkpoint = time.monotonic()
     planned = bar.total
 
-    async def worker() -> None:
+    async def worker(index: int) -> None:
         nonlocal last_checkpoint
+        _WORKER_INDEX.set(index)  # this task's own context: its shard for its whole life
         while (taken := run.next_item()) is not None:
             item, estimate = taken
             meter = TokenMeter(run.tokens)
@@ -454,7 +464,7 @@ async def _drive(
                 bar.set_postfix_str(f"{run.tokens[0]:,} tok", refresh=False)
                 state.checkpoint(done=len(state.keys), tokens_used_this_run=run.tokens[0])
 
-    workers = [asyncio.ensure_future(worker()) for _ in range(min(concurrency, max(planned, 1)))]
+    workers = [asyncio.ensure_future(worker(i)) for i in range(min(concurrency, max(planned, 1)))]
     loop = asyncio.get_running_loop()
     current = asyncio.current_task()
 
@@ -533,36 +543,62 @@ def _now() -> str:
 class MeteredGateway(OpenAICompatGateway):
     """The OpenAI-compatible gateway, tuned for many requests in flight, charging each item.
 
-    Retries, errors and wire handling are the gateway's own; this adds two things: a
-    connection pool as large as the number of requests in flight (the SDK's default keeps
-    100 connections alive, so beyond that every request would open a new one), and the
-    token usage of every completion charged to the work item that made it.
+    Retries, errors and wire handling are the gateway's own; this adds:
+
+    - connection pools sized for the requests in flight (the SDK's default keeps 100
+      connections alive; beyond that every request would open a new one), split into
+      shards of about ``SHARD_CONNECTIONS``: the HTTP pool scans all its connections for
+      each request it places, so one pool of 256 costs several times the CPU of 8 pools of
+      32. An engine worker always uses the same shard, so a shard never has more requests
+      in flight than its workers make;
+    - the token usage of every completion charged to the work item that made it.
     """
 
-    def __init__(self, *, connections: int, **kwargs: Any) -> None:
+    def __init__(self, *, concurrency: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.connections = connections
+        self.concurrency = concurrency
+        self.shard_count = max(1, math.ceil(concurrency / SHARD_CONNECTIONS))
+        # Room for an item's parallel requests (a DPO pair) and a few embeddings besides.
+        self.shard_connections = 2 * math.ceil(concurrency / self.shard_count) + 4
+        self._shards: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, list[openai.AsyncOpenAI]
+        ] = weakref.WeakKeyDictionary()
+        self._next_shard = 0
 
     def _client(self) -> openai.AsyncOpenAI:
         loop = asyncio.get_running_loop()
-        client = self._clients.get(loop)
-        if client is None:
-            client = openai.AsyncOpenAI(
-                base_url=self.base_url,
-                api_key=self._api_key,
+        shards = self._shards.get(loop)
+        if shards is None:
+            # One TLS context for all shards: loading the CA store costs ~25 ms each time.
+            tls = ssl.create_default_context()
+            shards = self._shards[loop] = [self._new_client(tls) for _ in range(self.shard_count)]
+        worker = _WORKER_INDEX.get()
+        if worker < 0:  # not in an engine worker: take turns
+            worker = self._next_shard
+            self._next_shard += 1
+        return shards[worker % self.shard_count]
+
+    def _new_client(self, tls: ssl.SSLContext) -> openai.AsyncOpenAI:
+        return openai.AsyncOpenAI(
+            base_url=self.base_url,
+            api_key=self._api_key,
+            timeout=self.timeout_s,
+            max_retries=0,
+            http_client=openai.DefaultAsyncHttpxClient(
                 timeout=self.timeout_s,
-                max_retries=0,
-                http_client=openai.DefaultAsyncHttpxClient(
-                    timeout=self.timeout_s,
-                    limits=httpx2.Limits(
-                        max_connections=self.connections,
-                        max_keepalive_connections=self.connections,
-                        keepalive_expiry=30.0,
-                    ),
+                verify=tls,
+                limits=httpx2.Limits(
+                    max_connections=self.shard_connections,
+                    max_keepalive_connections=self.shard_connections,
+                    keepalive_expiry=30.0,
                 ),
-            )
-            self._clients[loop] = client
-        return client
+            ),
+        )
+
+    async def aclose(self) -> None:
+        for client in self._shards.pop(asyncio.get_running_loop(), []):
+            await client.close()
+        await super().aclose()
 
     async def _complete(self, params: dict[str, Any]) -> ChatResult:
         result = await super()._complete(params)
@@ -588,7 +624,7 @@ def build_bulk_gateway(
     each one slowly, but answers.
     """
     return MeteredGateway(
-        connections=concurrency + 8,  # a few spare for embeddings beside the completions
+        concurrency=concurrency,
         base_url=base_url,
         api_key=api_key,
         model=model,

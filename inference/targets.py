@@ -18,6 +18,7 @@ import os
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -130,7 +131,16 @@ class Snapshot:
         }
 
     def kept_edges_in(self, context: str) -> list[GraphEdge]:
-        return [e for e in self.edges if e.is_kept and context in e.contexts]
+        return list(self._kept_by_context.get(context, ()))
+
+    @cached_property
+    def _kept_by_context(self) -> dict[str, tuple[GraphEdge, ...]]:
+        by_context: dict[str, list[GraphEdge]] = {}
+        for edge in self.edges:
+            if edge.is_kept:
+                for context in edge.contexts:
+                    by_context.setdefault(context, []).append(edge)
+        return {context: tuple(edges) for context, edges in by_context.items()}
 
     def winner_for(self, context: str) -> ContextWinner | None:
         return next((w for w in self.winners if w.context == context), None)

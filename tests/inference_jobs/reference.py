@@ -1,0 +1,86 @@
+"""The reference study's snapshot file, built purely (``moralgraph.graph``, no database).
+
+The same recipe as ``tests/moralgraph/test_exports_pure.py``: the published sample (judgements
+before the cut-off), reference mode, the canonical cards as values. Used by the tests of
+``inference``'s jobs and by ``bench/generate.py``; ``inference`` itself never imports
+``moralgraph``, it reads the file this writes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from moralgraph.graph import Params, VoteTable, build, content_hash, snapshot_document
+
+CUTOFF = "2023-10-18T00:00:00Z"
+REPO = Path(__file__).resolve().parents[2]
+
+
+def reference_dir() -> Path:
+    """``shared/realdata/mai-dft-moral-graph`` beside the repository (or inside it)."""
+    candidates = [Path(os.environ["MGE_SHARED_DIR"])] if "MGE_SHARED_DIR" in os.environ else []
+    candidates += [REPO.parent / "shared", REPO / "shared"]
+    for candidate in candidates:
+        folder = candidate / "realdata" / "mai-dft-moral-graph"
+        if folder.is_dir():
+            return folder
+    raise FileNotFoundError(
+        f"the reference data is missing: no realdata/mai-dft-moral-graph under {candidates}"
+    )
+
+
+def _load(relative: str) -> Any:
+    with (reference_dir() / relative).open(encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def reference_snapshot_document(*, bootstrap: int = 20) -> dict[str, Any]:
+    judgements = [j for j in _load("db-dump/edge.json") if j["createdAt"] < CUTOFF]
+    votes = VoteTable.from_rows(
+        (j["userId"], j["fromId"], j["toId"], j["contextId"], j["relationship"]) for j in judgements
+    )
+    params = Params(mode="reference", bootstrap=bootstrap)
+    result = build(votes, params)
+    values = [
+        {
+            "id": card["id"],
+            "source_id": card["id"],
+            "title": card["title"],
+            "description": card["instructionsDetailed"],
+            "policies": card["evaluationCriteria"],
+            "instructions_short": card["instructionsShort"],
+            "instructions_detailed": card["instructionsDetailed"],
+        }
+        for card in _load("db-dump/canonicalValuesCard.json")
+    ]
+    document = snapshot_document(
+        snapshot_id="reference",
+        created_at=CUTOFF,
+        study={
+            "slug": "dft",
+            "title": "Democratic Fine-Tuning",
+            "questions": [
+                {"id": i, "title": case["title"], "text": case["question"]}
+                for i, case in enumerate(_load("db-dump/case.json"))
+            ],
+        },
+        contexts=[{"id": i + 1, "text": text} for i, text in enumerate(result.contexts)],
+        values=values,
+        result=result,
+        params=params,
+        filters={"created_before": CUTOFF},
+        stats={"participants": result.participants, "votes": result.votes},
+        content_hash=content_hash(votes, params),
+    )
+    # Through JSON, as a consumer reads it (tuples become lists, numpy scalars plain numbers).
+    round_tripped: dict[str, Any] = json.loads(json.dumps(document))
+    return round_tripped
+
+
+def write_reference_snapshot(path: Path, *, bootstrap: int = 20) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(reference_snapshot_document(bootstrap=bootstrap), indent=1))
+    return path

@@ -358,6 +358,7 @@ _STOPWORDS = frozenset(
         "within",
     ]
 )
+_NOUN_ENDINGS = ("ness", "ity", "ship", "ence", "ance", "ment", "tion", "sion", "dom", "age", "ty")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]|[A-Za-z]")
 _SENTENCE_MARK = re.compile(r"[.!?…]+")
 _CLAUSE_SPLIT = re.compile(r"[.!?…;:\n]+|,\s*(?:and|but|so)\s+|\s+(?:and then|but|because)\s+")
@@ -515,7 +516,11 @@ def keywords(texts: Sequence[str], *, limit: int = 2) -> list[str]:
                 continue
             counts[key] += 1
             first_seen.setdefault(key, len(first_seen))
-    ranked = sorted(counts, key=lambda w: (-counts[w], first_seen[w]))
+    def score(word: str) -> float:
+        # Nouns make the best titles: noun endings count for a little more, -ing for less.
+        return counts[word] + 0.5 * word.endswith(_NOUN_ENDINGS) - 0.5 * word.endswith("ing")
+
+    ranked = sorted(counts, key=lambda w: (-score(w), first_seen[w]))
     return ranked[:limit]
 
 

@@ -546,6 +546,7 @@ def values_card_canonicalise(*, card_id: int) -> int:
         title=card.title,
         description=card.description,
         policies=list(card.policies),
+        card_id=card.pk,
     )
     card.value_id = value_id
     card.save(update_fields=["value"])

@@ -273,6 +273,7 @@ def upgrade_votes(request: HttpRequest, slug: str) -> HttpResponse:
         return found
     study, participant = found
     drawn = services.upgrade_hypotheses_assign(participant=participant)
+    participant.refresh_from_db()
     error = ""
     if request.method == "POST":
         try:

@@ -46,7 +46,7 @@ def test_demo_start_page_shows_the_study_and_asks_for_consent(page: Page) -> Non
     page.get_by_label("Your message").fill("I once covered for my brother and regretted it.")
     page.get_by_role("button", name="Send").click()
     transcript = page.get_by_role("log", name="Conversation")
-    expect(transcript.locator(".bubble.user")).to_have_text(
+    expect(transcript.locator(".bubble.user")).to_contain_text(
         "I once covered for my brother and regretted it."
     )
     expect(transcript.locator(".bubble.assistant[data-seq]")).to_have_count(1)

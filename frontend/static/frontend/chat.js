@@ -164,6 +164,11 @@ function connect() {
     retryDelay = 500;
     if (statusLine.textContent.startsWith("Connection lost")) statusLine.textContent = "";
     socket.send(JSON.stringify({ type: "resume", after_seq: lastSeq }));
+    if (queued) {
+      // Sent with its client id: if it had already arrived, it is stored only once.
+      socket.send(JSON.stringify(queued));
+      queued = null;
+    }
   });
   socket.addEventListener("message", (event) => onFrame(JSON.parse(event.data)));
   socket.addEventListener("close", (event) => {
@@ -181,23 +186,25 @@ function connect() {
   });
 }
 
+let queued = null; // a message typed before the socket was (re)connected
+
 function sendMessage(frame) {
-  if (!socket || socket.readyState !== WebSocket.OPEN) return false;
   clearProblem();
   sessionStorage.setItem(lastSentKey, JSON.stringify(frame));
+  if (!socket || socket.readyState !== WebSocket.OPEN) {
+    queued = frame;
+    statusLine.textContent = "Connecting… your message will be sent in a moment.";
+    return;
+  }
   socket.send(JSON.stringify(frame));
-  return true;
 }
 
 form.addEventListener("submit", (event) => {
   event.preventDefault();
   const text = input.value.trim();
-  if (!text || state !== "idle") return;
-  if (sendMessage({ type: "user_message", client_id: crypto.randomUUID(), text })) {
-    input.value = "";
-  } else {
-    showProblem("Not connected yet; your message is still in the box. Try again in a moment.");
-  }
+  if (!text || state !== "idle" || queued) return;
+  sendMessage({ type: "user_message", client_id: crypto.randomUUID(), text });
+  input.value = "";
 });
 
 input.addEventListener("keydown", (event) => {

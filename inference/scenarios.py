@@ -83,14 +83,15 @@ def scenario_id(context: str, text: str) -> str:
 
 
 def scenarios_schema(count: int) -> dict[str, Any]:
+    """The answer's schema; ``count`` is what the prompt asks for (not enforced)."""
     return {
         "type": "object",
         "properties": {
             "scenarios": {
                 "type": "array",
                 "items": {"type": "string", "minLength": 1},
+                # No maxItems: a model that writes more than asked gives more to choose from.
                 "minItems": 1,
-                "maxItems": count,
             }
         },
         "required": ["scenarios"],

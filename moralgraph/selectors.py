@@ -15,11 +15,12 @@ from typing import Any, Literal
 
 import numpy as np
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 
 from moralgraph.graph import VoteTable
 from moralgraph.models import (
     Context,
+    GraphRebuildState,
     GraphSnapshot,
     Selection,
     UpgradeHypothesis,
@@ -312,3 +313,107 @@ def hypotheses_draw(
             )
         )
     return drawn
+
+
+# --- the researcher pages ------------------------------------------------------------------
+
+# The Study model, reached through our own relation (this app never imports `elicitation`).
+_Study: Any = GraphSnapshot._meta.get_field("study").related_model
+
+
+@dataclass(frozen=True)
+class StudyOverview:
+    id: int
+    slug: str
+    title: str
+    status: str
+    visibility: str
+    participants: int
+    cards: int
+    values: int
+    votes: int
+    snapshots: int
+    latest_snapshot_at: datetime | None
+
+
+def studies_overview() -> list[StudyOverview]:
+    """Every study with its counts. One grouped query per relation, so the counts never
+    multiply through a join of votes with cards."""
+    studies = list(
+        _Study.objects.order_by("-created_at", "-id").values(
+            "id", "slug", "title", "status", "visibility"
+        )
+    )
+
+    def counted(relation: str) -> dict[int, int]:
+        return dict(
+            _Study.objects.annotate(n=Count(relation)).values_list("id", "n").order_by("id")
+        )
+
+    participants = counted("participants")
+    cards = counted("participants__cards")
+    values = dict(
+        Value.objects.values("study_id")
+        .annotate(n=Count("id"))
+        .values_list("study_id", "n")
+        .order_by()
+    )
+    votes = dict(
+        UpgradeVote.objects.values("study_id")
+        .annotate(n=Count("id"))
+        .values_list("study_id", "n")
+        .order_by()
+    )
+    snapshots = {
+        row["study_id"]: (row["n"], row["latest"])
+        for row in GraphSnapshot.objects.values("study_id")
+        .annotate(n=Count("id"), latest=Max("created_at"))
+        .order_by()
+    }
+    return [
+        StudyOverview(
+            id=row["id"],
+            slug=row["slug"],
+            title=row["title"],
+            status=row["status"],
+            visibility=row["visibility"],
+            participants=participants.get(row["id"], 0),
+            cards=cards.get(row["id"], 0),
+            values=values.get(row["id"], 0),
+            votes=votes.get(row["id"], 0),
+            snapshots=snapshots.get(row["id"], (0, None))[0],
+            latest_snapshot_at=snapshots.get(row["id"], (0, None))[1],
+        )
+        for row in studies
+    ]
+
+
+def study_by_slug(*, slug: str) -> Any | None:
+    """The study with this slug, or None."""
+    return _Study.objects.filter(slug=slug).first()
+
+
+def snapshot_history(*, study_id: int) -> list[GraphSnapshot]:
+    """The study's snapshots, newest first, without their (large) documents."""
+    return list(
+        GraphSnapshot.objects.filter(study_id=study_id)
+        .defer("document_zlib")
+        .order_by("-created_at", "-id")
+    )
+
+
+def snapshot_predecessor(*, snapshot: GraphSnapshot) -> GraphSnapshot | None:
+    """The study's snapshot written just before this one."""
+    return (
+        GraphSnapshot.objects.filter(study_id=snapshot.study_id)
+        .filter(
+            Q(created_at__lt=snapshot.created_at)
+            | Q(created_at=snapshot.created_at, id__lt=snapshot.pk)
+        )
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def rebuild_state_get(*, study_id: int) -> GraphRebuildState | None:
+    return GraphRebuildState.objects.filter(study_id=study_id).first()

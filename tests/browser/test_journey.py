@@ -87,7 +87,9 @@ def test_offline_journey_from_consent_to_finish(
     expect(page.get_by_text("so you see fewer than six")).to_be_visible()
     assert_accessible(page, axe_source, "4-wise-values")
     page.get_by_role("button", name="Continue").click()
-    expect(page.get_by_role("alert")).to_have_text("Please pick at least 2 values that you find wise.")
+    expect(page.get_by_role("alert")).to_have_text(
+        "Please pick at least 2 values that you find wise."
+    )
     boxes = page.get_by_role("checkbox", name="This is wise")
     assert boxes.count() == 4
     for i in (0, 2):
@@ -149,7 +151,9 @@ def test_offline_journey_from_consent_to_finish(
     assert {v.hypothesis_id for v in votes} == set(participant.upgrade_hypothesis_ids)
     assert sorted(v.choice for v in votes) == ["no_upgrade", "not_sure", "upgrade"]
     assert sorted(v.reason for v in votes) == [f"Reason number {n}" for n in (1, 2, 3)]
-    answers = dict(SurveyResponse.objects.filter(participant=participant).values_list("item", "answer"))
+    answers = dict(
+        SurveyResponse.objects.filter(participant=participant).values_list("item", "answer")
+    )
     assert answers == {item.key: 4 for item in SURVEY_ITEMS}
 
     # The worker gives the confirmed card its canonical value.

@@ -68,6 +68,7 @@ BUDGET_EXHAUSTED = "budget_exhausted"
 ABORTED = "aborted"  # the server kept failing
 INTERRUPTED = "interrupted"
 RUNNING = "running"
+DID_NOT_FINISH = "did_not_finish"  # a run killed or crashed (seen by the next run)
 
 
 class JobError(RuntimeError):
@@ -366,13 +367,17 @@ async def run_job(
         done_before = len(state.keys & set(keys))
         todo = [item for item in items if item.key not in state.keys]
         run = _Run(pending=iter(todo), budget=max_tokens_total, estimate=estimate_tokens)
+        for earlier in state.manifest.setdefault("runs", []):
+            if earlier.get("status") == RUNNING:  # that process died without a word
+                earlier["status"] = DID_NOT_FINISH
         run_entry = {
+            "status": RUNNING,
             "started_at": _now(),
             "concurrency": concurrency,
             "max_tokens_total": max_tokens_total,
             "skipped_done": done_before,
         }
-        state.manifest.setdefault("runs", []).append(run_entry)
+        state.manifest["runs"].append(run_entry)
         state.checkpoint(
             status=RUNNING,
             planned=len(items),

@@ -42,9 +42,7 @@ def run_dataset(
 def kept_edge(snapshot: Snapshot, edge: dict[str, Any], context: str) -> dict[str, Any]:
     """The snapshot's edge that an example's provenance names; it must be kept, in context."""
     matches = [
-        e
-        for e in snapshot.document["edges"]
-        if (e["from"], e["to"]) == (edge["from"], edge["to"])
+        e for e in snapshot.document["edges"] if (e["from"], e["to"]) == (edge["from"], edge["to"])
     ]
     assert len(matches) == 1
     found = matches[0]
@@ -106,7 +104,9 @@ def test_sft_answers_are_guided_by_the_winning_values_policies(
     assert len(chats) == len(records)
     for body in chats:
         system, user = body["messages"]
-        context = next(w for w in snapshot.winners if f"Situation: {w.context}\n" in system["content"])
+        context = next(
+            w for w in snapshot.winners if f"Situation: {w.context}\n" in system["content"]
+        )
         value = snapshot.values[context.value_id]
         assert all(f"- {policy}" in system["content"] for policy in value.policies)
         assert user["content"].startswith(f"[{context.context} #")
@@ -146,9 +146,7 @@ def test_dpo_chosen_follows_the_wiser_value_of_a_kept_edge(
         assert provenance["value_ids"] == [edge["to"], edge["from"]]
         assert record["key"].endswith(f"|values={edge['from']}>{edge['to']}")
         assert record["chosen"] == [{"role": "assistant", "content": answer_marker(edge["to"])}]
-        assert record["rejected"] == [
-            {"role": "assistant", "content": answer_marker(edge["from"])}
-        ]
+        assert record["rejected"] == [{"role": "assistant", "content": answer_marker(edge["from"])}]
         assert record["prompt"][0]["role"] == "user"
     # Each example asked for two answers; the guidance of both edge ends reached the server.
     assert len(fake_llm.chat_requests()) == 2 * len(records)

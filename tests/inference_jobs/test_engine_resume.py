@@ -1,0 +1,190 @@
+"""The engine under failure: a killed run resumes, a budget stops cleanly, retries are right."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from inference.cli import EXIT_BUDGET, EXIT_FAILED, EXIT_OK, main
+from inference.engine import read_keys
+from inference.targets import Snapshot
+from inference.testing import FakeLLMServer
+from tests.inference_jobs.conftest import SCENARIOS_PER_CONTEXT, llm_args, read_jsonl
+
+REPO = Path(__file__).resolve().parents[2]
+DEADLINE_S = 30.0
+
+
+def dataset_args(
+    kind: str, fake: FakeLLMServer, snapshot_path: Path, scenarios_path: Path, out: Path
+) -> list[str]:
+    return [
+        "dataset",
+        str(snapshot_path),
+        "--kind",
+        kind,
+        "--out",
+        str(out),
+        "--scenarios",
+        str(scenarios_path),
+        *llm_args(fake),
+    ]
+
+
+def assert_one_per_key(path: Path, planned: int) -> list[str]:
+    keys = [record["key"] for record in read_jsonl(path)]
+    assert len(keys) == len(set(keys)) == planned
+    return keys
+
+
+def test_a_killed_run_resumes_with_exactly_one_example_per_key(
+    fake_llm: FakeLLMServer,
+    snapshot_path: Path,
+    snapshot: Snapshot,
+    scenarios_path: Path,
+    tmp_path: Path,
+) -> None:
+    fake_llm.configure(delay_s=0.02)
+    out = tmp_path / "dpo"
+    args = dataset_args("dpo", fake_llm, snapshot_path, scenarios_path, out)
+    args[args.index("--retries")] = "--concurrency"
+    args[args.index("--concurrency") + 1] = "2"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "inference", *args],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    jsonl = out / "dpo.jsonl"
+    deadline = time.monotonic() + DEADLINE_S
+    try:
+        while not (jsonl.exists() and jsonl.read_bytes().count(b"\n") >= 5):
+            assert process.poll() is None, process.stderr.read() if process.stderr else ""
+            assert time.monotonic() < deadline, "the dataset command wrote nothing in time"
+            time.sleep(0.01)  # poll interval, bounded by the deadline
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait(timeout=10)
+        if process.stderr:
+            process.stderr.close()
+    planned = SCENARIOS_PER_CONTEXT * sum(
+        len(snapshot.kept_edges_in(w.context)) for w in snapshot.winners
+    )
+    kept_before = len(read_keys(jsonl))
+    assert 5 <= kept_before < planned
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "running"  # it never got to say otherwise
+    # A crash mid-write leaves half a line: the rerun must cut it off, not choke on it.
+    with jsonl.open("ab") as handle:
+        handle.write(b'{"key": "dpo|ctx=1|scn=torn')
+    fake_llm.reset()
+
+    assert main(dataset_args("dpo", fake_llm, snapshot_path, scenarios_path, out)) == EXIT_OK
+
+    assert_one_per_key(jsonl, planned)
+    # Finished examples were not generated again: two requests per missing example only.
+    assert len(fake_llm.chat_requests()) == 2 * (planned - kept_before)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "complete"
+    assert [run["status"] for run in manifest["runs"]] == ["did_not_finish", "complete"]
+
+
+def test_a_token_budget_stops_cleanly_and_the_rest_follows_on_rerun(
+    fake_llm: FakeLLMServer,
+    snapshot_path: Path,
+    snapshot: Snapshot,
+    scenarios_path: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = dataset_args("sft", fake_llm, snapshot_path, scenarios_path, tmp_path)
+    budget = 3000
+
+    code = main([*args, "--concurrency", "1", "--max-tokens-total", str(budget)])
+
+    assert code == EXIT_BUDGET
+    err = capsys.readouterr().err
+    assert "Stopped at the token budget" in err
+    assert "running the same command again continues" in err
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["status"] == "budget_exhausted"
+    assert 0 < manifest["tokens_used"] <= budget
+    planned = SCENARIOS_PER_CONTEXT * len(snapshot.winners)
+    done = len(read_keys(tmp_path / "sft.jsonl"))
+    assert 0 < done < planned
+    assert manifest["done"] == done
+    assert "not complete" in (tmp_path / "README.md").read_text()
+    fake_llm.reset()
+
+    assert main(args) == EXIT_OK
+
+    assert_one_per_key(tmp_path / "sft.jsonl", planned)
+    assert len(fake_llm.chat_requests()) == planned - done
+
+
+def test_a_transient_server_error_is_retried(
+    fake_llm: FakeLLMServer,
+    snapshot_path: Path,
+    snapshot: Snapshot,
+    scenarios_path: Path,
+    tmp_path: Path,
+) -> None:
+    fake_llm.script({"status": 500}, {"status": 503, "headers": {"retry-after": "0"}})
+
+    code = main(dataset_args("sft", fake_llm, snapshot_path, scenarios_path, tmp_path))
+
+    assert code == EXIT_OK
+    planned = SCENARIOS_PER_CONTEXT * len(snapshot.winners)
+    assert_one_per_key(tmp_path / "sft.jsonl", planned)
+    assert len(fake_llm.chat_requests()) == planned + 2
+    assert fake_llm.pending() == []
+
+
+def test_a_bad_request_is_not_retried_and_the_rest_finishes(
+    fake_llm: FakeLLMServer,
+    snapshot_path: Path,
+    snapshot: Snapshot,
+    scenarios_path: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    refused = json.loads(scenarios_path.read_text().splitlines()[0])["text"]
+    fake_llm.script({"status": 400, "match": refused, "body": {"error": {"message": "too long"}}})
+
+    code = main(dataset_args("sft", fake_llm, snapshot_path, scenarios_path, tmp_path))
+
+    assert code == EXIT_FAILED
+    assert "1 item(s) failed" in capsys.readouterr().err
+    asked = [b for b in fake_llm.chat_requests() if b["messages"][-1]["content"] == refused]
+    assert len(asked) == 1  # not retried
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["status"] == "incomplete"
+    (failure,) = manifest["failures"]
+    assert failure["error"] == "LLMBadRequest" and "too long" in failure["message"]
+    planned = SCENARIOS_PER_CONTEXT * len(snapshot.winners)
+    assert len(read_keys(tmp_path / "sft.jsonl")) == planned - 1
+    fake_llm.reset()
+
+    assert main(dataset_args("sft", fake_llm, snapshot_path, scenarios_path, tmp_path)) == EXIT_OK
+
+    assert len(fake_llm.chat_requests()) == 1
+    assert_one_per_key(tmp_path / "sft.jsonl", planned)
+
+
+def test_a_torn_last_line_is_cut_off(tmp_path: Path) -> None:
+    path = tmp_path / "x.jsonl"
+    path.write_bytes(b'{"key": "a"}\n{"key": "b"}\n{"key": "c", "te')
+
+    assert read_keys(path) == ["a", "b"]
+    assert path.read_bytes().endswith(b'"te')  # reading alone changes nothing
+    assert read_keys(path, repair=True) == ["a", "b"]
+    assert path.read_bytes() == b'{"key": "a"}\n{"key": "b"}\n'

@@ -29,6 +29,7 @@ import os
 import signal
 import ssl
 import sys
+import threading
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
@@ -158,6 +159,9 @@ class JobState:
         self._fd: int | None = None
         self._lock: IO[bytes] | None = None
         self._unsynced = 0
+        self._sequence = 0
+        self._written = 0
+        self._write_lock = threading.Lock()
 
     def open(self) -> None:
         self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -222,14 +226,20 @@ class JobState:
         self._unsynced += 1
 
     def checkpoint(self, **fields: Any) -> None:
-        if self._fd is not None and self._unsynced:
-            os.fsync(self._fd)
-            self._unsynced = 0
+        """fsync the records and rewrite the manifest; safe to call from a helper thread."""
         self.manifest.update(fields)
         self.manifest["updated_at"] = _now()
-        write_text_atomic(
-            self.manifest_path, json.dumps(self.manifest, indent=2, ensure_ascii=False) + "\n"
-        )
+        text = json.dumps(self.manifest, indent=2, ensure_ascii=False) + "\n"
+        self._sequence += 1
+        sequence = self._sequence
+        with self._write_lock:
+            if sequence < self._written:  # a newer checkpoint got here first
+                return
+            if self._fd is not None and self._unsynced:
+                self._unsynced = 0
+                os.fsync(self._fd)
+            write_text_atomic(self.manifest_path, text)
+            self._written = sequence
 
     def close(self) -> None:
         if self._fd is not None:
@@ -467,7 +477,11 @@ async def _drive(
             if now - last_checkpoint >= CHECKPOINT_S:
                 last_checkpoint = now
                 bar.set_postfix_str(f"{run.tokens[0]:,} tok", refresh=False)
-                state.checkpoint(done=len(state.keys), tokens_used_this_run=run.tokens[0])
+                # fsync can take a while on network disks: off the event loop, so the other
+                # workers' answers keep flowing meanwhile.
+                await asyncio.to_thread(
+                    state.checkpoint, done=len(state.keys), tokens_used_this_run=run.tokens[0]
+                )
 
     workers = [asyncio.ensure_future(worker(i)) for i in range(min(concurrency, max(planned, 1)))]
     loop = asyncio.get_running_loop()

@@ -82,21 +82,19 @@ def scenario_id(context: str, text: str) -> str:
     return f"s{digest[:12]}"
 
 
-def scenarios_schema(count: int) -> dict[str, Any]:
-    """The answer's schema; ``count`` is what the prompt asks for (not enforced)."""
-    return {
-        "type": "object",
-        "properties": {
-            "scenarios": {
-                "type": "array",
-                "items": {"type": "string", "minLength": 1},
-                # No maxItems: a model that writes more than asked gives more to choose from.
-                "minItems": 1,
-            }
-        },
-        "required": ["scenarios"],
-        "additionalProperties": False,
-    }
+SCENARIOS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "scenarios": {
+            "type": "array",
+            "items": {"type": "string", "minLength": 1},
+            # No maxItems: a model that writes more than asked gives more to choose from.
+            "minItems": 1,
+        }
+    },
+    "required": ["scenarios"],
+    "additionalProperties": False,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,17 +137,15 @@ async def generate_scenarios(
         "prompt_sha256": prompt.sha256,
         "embed_model": gateway.embed_model,
     }
-    schema_cache: dict[int, dict[str, Any]] = {}
 
     async def produce(batch: _Batch) -> dict[str, Any]:
         avoid = "\n".join(f"- {text}" for text in batch.avoid) or "(none yet)"
         message = prompt.render(
             context=batch.context, count=batch.count, examples=examples, avoid=avoid
         )
-        schema = schema_cache.setdefault(batch.count, scenarios_schema(batch.count))
         data = await gateway.structured(
             [{"role": "user", "content": message}],
-            schema=schema,
+            schema=SCENARIOS_SCHEMA,
             name="scenarios",
             temperature=temperature,
         )

@@ -6,6 +6,7 @@ sent to where they are (no dead ends, and no looking ahead: DESIGN §4.1's bound
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -121,8 +122,7 @@ def study_start(request: HttpRequest, slug: str) -> HttpResponse:
             "study": study,
             "questions": selectors.study_questions(study=study),
             "error": error,
-            "needs_invite_code": study.participation_mode
-            == Study.ParticipationMode.INVITE_CODES,
+            "needs_invite_code": study.participation_mode == Study.ParticipationMode.INVITE_CODES,
             "invite_code": request.POST.get("invite_code", ""),
             "steps": _steps(study, "consent"),
         },
@@ -222,12 +222,11 @@ def interview_page(request: HttpRequest, interview_id: int) -> HttpResponse:
 @require_POST
 def interview_leave(request: HttpRequest, interview_id: int) -> HttpResponse:
     interview = _own_interview(request, interview_id)
-    try:
+    # Not at the limit, or already closed: the journey knows where they belong anyway.
+    with contextlib.suppress(ApplicationError):
         services.interview_leave_without_card(
             participant=interview.participant, interview_id=interview.pk
         )
-    except ApplicationError:
-        pass  # not at the limit, or already closed: the journey knows where they belong
     interview.participant.refresh_from_db()
     return redirect(selectors.journey_url(participant=interview.participant))
 

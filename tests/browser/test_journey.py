@@ -144,11 +144,11 @@ def test_offline_journey_from_consent_to_finish(
 
     selections = list(Selection.objects.filter(participant=participant))
     assert len(selections) == 4
-    assert sorted(s.value_id for s in selections) == sorted(participant.wise_value_ids)
+    assert sorted(s.value_id for s in selections) == sorted(participant.wise_value_ids or [])
     assert sum(s.is_picked for s in selections) == 2
     votes = list(UpgradeVote.objects.filter(participant=participant).order_by("created_at"))
     assert len(votes) == 3
-    assert {v.hypothesis_id for v in votes} == set(participant.upgrade_hypothesis_ids)
+    assert {v.hypothesis_id for v in votes} == set(participant.upgrade_hypothesis_ids or [])
     assert sorted(v.choice for v in votes) == ["no_upgrade", "not_sure", "upgrade"]
     assert sorted(v.reason for v in votes) == [f"Reason number {n}" for n in (1, 2, 3)]
     answers = dict(

@@ -92,10 +92,13 @@ def test_socket_refuses_someone_elses_interview(asgi_server: str) -> None:
         pass
     stranger = httpx2.Client(base_url=asgi_server)
     stranger.get("/s/demo/")
-    with pytest.raises(Exception) as refused, connect(
-        f"{asgi_server.replace('http', 'ws')}/ws/interviews/{interview_id}/",
-        additional_headers={"Cookie": cookie_header(stranger), "Origin": asgi_server},
-    ) as ws2:
+    with (
+        pytest.raises(Exception) as refused,
+        connect(
+            f"{asgi_server.replace('http', 'ws')}/ws/interviews/{interview_id}/",
+            additional_headers={"Cookie": cookie_header(stranger), "Origin": asgi_server},
+        ) as ws2,
+    ):
         ws2.recv(timeout=10)
     assert "4403" in str(refused.value) or "403" in str(refused.value)
 
@@ -104,9 +107,12 @@ def test_socket_refuses_a_foreign_origin(asgi_server: str) -> None:
     demo_study_seed()
     client = httpx2.Client(base_url=asgi_server)
     interview_id = enter_study(client, "demo")
-    with pytest.raises(Exception) as refused, connect(
-        f"{asgi_server.replace('http', 'ws')}/ws/interviews/{interview_id}/",
-        additional_headers={"Cookie": cookie_header(client), "Origin": "https://evil.example"},
-    ) as ws:
+    with (
+        pytest.raises(Exception) as refused,
+        connect(
+            f"{asgi_server.replace('http', 'ws')}/ws/interviews/{interview_id}/",
+            additional_headers={"Cookie": cookie_header(client), "Origin": "https://evil.example"},
+        ) as ws,
+    ):
         ws.recv(timeout=10)
     assert "403" in str(refused.value)

@@ -18,6 +18,7 @@ LLM_TASKS = (
     "moralgraph.tasks.study_cards_canonicalise",
     "moralgraph.tasks.contexts_generate",
     "moralgraph.tasks.hypotheses_generate",
+    "moralgraph.tasks.inference_job_run",
 )
 
 app = Celery("mge")

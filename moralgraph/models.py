@@ -7,6 +7,7 @@ import json
 import zlib
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -278,3 +279,64 @@ class GraphRebuildState(models.Model):
 
     def __str__(self) -> str:
         return f"study {self.study_id}: requested {self.requested_seq}, built {self.built_seq}"
+
+
+class InferenceJob(models.Model):
+    """A `python -m inference` job (DESIGN §4.7) started from a snapshot's researcher page and
+    run by a worker on the `llm` queue. The job's own state (manifest + JSONL) lives in
+    `output_dir`, beside its output, as on a GPU host; this row records what was asked, the
+    status and how the last run ended. Claimed with a compare-and-set on `status`."""
+
+    class Kind(models.TextChoices):
+        TARGETS = "targets", "Alignment targets"
+        SCENARIOS = "scenarios", "Scenarios"
+        DATASET_SFT = "dataset-sft", "SFT dataset"
+        DATASET_DPO = "dataset-dpo", "DPO preference pairs"
+        DATASET_KTO = "dataset-kto", "KTO labels"
+        EVALUATE = "evaluate", "Evaluation of a model"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        STOPPED_BUDGET = "stopped_budget", "Stopped at the token budget"
+
+    snapshot = models.ForeignKey(
+        GraphSnapshot, on_delete=models.CASCADE, related_name="inference_jobs"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    parameters = models.JSONField(
+        default=dict, help_text="{per_context, model, max_tokens_total, with_system_prompt}"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    output_dir = models.CharField(
+        max_length=500, blank=True, help_text="the job's folder on the workers' disk"
+    )
+    exit_code = models.IntegerField(null=True, blank=True)
+    message = models.TextField(blank=True, help_text="the last lines the command printed")
+    runs = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="touched while the command runs; stale = worker lost"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["snapshot", "created_at"], name="inference_job_snapshot")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} job {self.pk} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from inference.gateway import LLMTimeout, LLMUnavailable
-from moralgraph import canonicalisation, generation, services
+from moralgraph import canonicalisation, generation, jobs, services
 
 _TRANSIENT = (LLMUnavailable, LLMTimeout)
 
@@ -53,3 +53,11 @@ def hypotheses_generate(study_id: int, context_id: int, run_id: str) -> list[int
         study_id=study_id, context_id=context_id, run_id=run_id
     )
     return [h.pk for h in hypotheses]
+
+
+@shared_task
+def inference_job_run(job_id: int) -> str | None:
+    # Idempotent: a compare-and-set claim (queued → running), so a redelivered or duplicated
+    # task does nothing. Not acks_late: a job may run for hours, past the broker's visibility
+    # timeout; a lost worker shows as a stale heartbeat, and the page offers to resume.
+    return jobs.inference_job_run(job_id=job_id)

@@ -17,4 +17,18 @@ urlpatterns = [
         views.snapshot_export,
         name="snapshot_export",
     ),
+    path(
+        "<slug:slug>/snapshots/<int:snapshot_id>/jobs/",
+        views.inference_job_start_request,
+        name="job_start",
+    ),
+    path("<slug:slug>/jobs/<int:job_id>.json", views.inference_job_status, name="job_status"),
+    path(
+        "<slug:slug>/jobs/<int:job_id>/resume/",
+        views.inference_job_resume_request,
+        name="job_resume",
+    ),
+    path(
+        "<slug:slug>/jobs/<int:job_id>/files/<path:name>", views.inference_job_file, name="job_file"
+    ),
 ]

@@ -377,6 +377,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="server processes, each server")
     parser.add_argument("--period", type=float, default=30.0, help="seconds between messages")
     parser.add_argument("--threshold-ms", type=float, default=25.0)
+    parser.add_argument(
+        "--no-pool", dest="pool", action="store_false", help="a connection per ORM call"
+    )
+    parser.add_argument("--servers", nargs="+", default=["service", "bare"])
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/")
     parser.add_argument("--serve", choices=["fake", "relay"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -394,6 +398,7 @@ def main() -> None:
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "DATABASE_URL": f"{args.database_url}{BENCH_DB}",
         "DJANGO_DEBUG": "0",
+        "DATABASE_POOL": "1" if args.pool else "0",
         "DJANGO_SECRET_KEY": "bench-only-secret-key-0123456789-0123456789-0123456789",
         "DJANGO_SECURE_SSL_REDIRECT": "0",
         "DJANGO_SECURE_COOKIES": "0",
@@ -423,7 +428,8 @@ def main() -> None:
     print(
         f"load: one message per interview every {args.period:g} s; answers of "
         f"{TOKENS_PER_ANSWER} tokens at {TOKENS_PER_SECOND:g} tokens/s; "
-        f"{args.workers} process(es) per server; threshold p99 < {args.threshold_ms:g} ms"
+        f"{args.workers} process(es) per server; threshold p99 < {args.threshold_ms:g} ms; "
+        f"database pool {'on' if args.pool else 'off'}"
     )
     prepare_database(args.database_url, env)
     sessions = create_interviews(max(args.levels))
@@ -485,6 +491,8 @@ def main() -> None:
         }
         best: dict[str, int] = {name: 0 for name in servers}
         for name, (url_for, origin, coalesced) in servers.items():
+            if name not in args.servers:
+                continue
             print(f"{name}:")
             for level in args.levels:
                 result = asyncio.run(run_level(url_for, sessions, level, args.period, origin))

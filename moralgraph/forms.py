@@ -27,7 +27,11 @@ KIND_HELP = {
 class InferenceJobForm(forms.Form):
     kind = forms.ChoiceField(label="What to generate", choices=InferenceJob.Kind.choices)
     per_context = forms.IntegerField(
-        label="Scenarios per context", min_value=1, max_value=MAX_PER_CONTEXT, initial=5
+        label="Scenarios per context",
+        min_value=1,
+        max_value=MAX_PER_CONTEXT,
+        initial=5,
+        required=False,
     )
     model = forms.CharField(label="Model", max_length=200, required=False)
     max_tokens_total = forms.IntegerField(

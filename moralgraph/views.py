@@ -188,7 +188,8 @@ def _job_summary(slug: str, job: InferenceJob) -> dict[str, Any]:
         "exit_code": job.exit_code,
         "exit_meaning": jobs.exit_meaning(job.exit_code),
         "message": job.message,
-        "progress_text": _progress_text(progress),
+        "progress_text": _progress_text(job, progress),
+        "is_progress_shown": bool(progress.planned) or job.is_active,
         "parameters_text": _parameters_text(job),
         "created_at": job.created_at,  # JsonResponse's encoder writes ISO 8601
         "finished_at": job.finished_at,
@@ -213,10 +214,11 @@ PHASE_UNITS = {
 }
 
 
-def _progress_text(progress: selectors.JobProgress) -> str:
-    """As `frontend/jobs.js` writes it while polling."""
+def _progress_text(job: InferenceJob, progress: selectors.JobProgress) -> str:
+    if job.status == InferenceJob.Status.QUEUED:
+        return "waiting for a worker"
     if not progress.planned:
-        return "waiting to start"
+        return "starting" if job.is_active else ""
     text = f"{progress.done:,} of {progress.planned:,} {PHASE_UNITS.get(progress.phase, '')}"
     if progress.tokens_used:
         text += f" · {progress.tokens_used:,} tokens"
@@ -250,7 +252,7 @@ def inference_job_start_request(request: HttpRequest, slug: str, snapshot_id: in
     form = InferenceJobForm(request.POST)
     if not form.is_valid():
         errors = " ".join(
-            f"{form.fields[name].label}: {' '.join(problems)}"
+            f"{form.fields[name].label}: {' '.join(str(p) for p in problems)}"
             for name, problems in form.errors.items()
         )
         messages.error(request, f"The job was not started. {errors}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -200,14 +201,14 @@ def test_offline_the_form_allows_targets_only_and_says_why(
 def test_a_redelivered_task_does_nothing_unless_the_job_is_queued(
     snapshot: GraphSnapshot, tmp_path: Path
 ) -> None:
-    earlier = timezone.now() - timezone.timedelta(minutes=5)
+    earlier = timezone.now() - timedelta(minutes=5)
     for status in ("running", "done", "failed", "stopped_budget"):
         job = job_in(
             snapshot, tmp_path / status, status=status, runs=1, started_at=earlier,
             heartbeat_at=timezone.now(), finished_at=None if status == "running" else earlier,
         )  # fmt: skip
         with mock.patch("moralgraph.jobs.subprocess.Popen") as popen:
-            assert tasks.inference_job_run.apply(args=[job.pk]).get() is None
+            assert tasks.inference_job_run.apply(args=(job.pk,)).get() is None
             assert popen.call_count == 0
         again = InferenceJob.objects.get(pk=job.pk)
         assert (again.status, again.runs, again.started_at) == (status, 1, earlier)
@@ -338,9 +339,9 @@ def test_the_file_view_serves_only_files_inside_the_job_output(
     base = reverse("research:job_file", args=["small", job.pk, "sft.jsonl"])[: -len("sft.jsonl")]
     ok = staff.get(base + "sft.jsonl")
     assert ok.status_code == 200
-    assert b"".join(ok.streaming_content) == b'{"key": "a"}\n'
+    assert ok.getvalue() == b'{"key": "a"}\n'
     assert ok["Content-Disposition"].startswith("attachment;")
-    assert b"".join(staff.get(base + "scenarios/scenarios.jsonl").streaming_content)
+    assert staff.get(base + "scenarios/scenarios.jsonl").getvalue()
 
     refused = [
         "../snapshot.json",

@@ -6,21 +6,6 @@
 
   const PERIOD_MS = 2000;
   const MAX_FAILURES = 5;
-  const UNITS = {
-    scenarios: "scenario batches",
-    examples: "examples",
-    answers: "answers",
-    targets: "targets",
-  };
-
-  const number = (n) => Number(n).toLocaleString("en");
-
-  function progressText(job) {
-    if (!job.planned) return "waiting to start";
-    let text = `${number(job.done)} of ${number(job.planned)} ${UNITS[job.phase] || ""}`;
-    if (job.tokens_used) text += ` · ${number(job.tokens_used)} tokens`;
-    return text;
-  }
 
   function fileSize(bytes) {
     if (bytes < 1024) return `${bytes} bytes`;
@@ -38,6 +23,7 @@
     if (status.textContent !== label) status.textContent = label;
     status.className = `tag job-status status-${job.status}`;
 
+    field(row, "progress-row").hidden = !job.is_progress_shown;
     const bar = field(row, "progress");
     if (job.planned) {
       bar.max = job.planned;
@@ -46,7 +32,7 @@
       bar.removeAttribute("value"); // indeterminate until the command has a plan
     }
     bar.textContent = `${job.done} / ${job.planned}`;
-    field(row, "progress-text").textContent = progressText(job);
+    field(row, "progress-text").textContent = job.progress_text;
 
     const exit = field(row, "exit");
     exit.hidden = !job.exit_meaning;

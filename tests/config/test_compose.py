@@ -52,6 +52,10 @@ def test_services_and_their_wiring(compose: dict[str, Any]) -> None:
     worker_cmd = services["worker"]["command"]
     assert worker_cmd[worker_cmd.index("-Q") + 1] == "light,llm"
     assert (REPO / services["migrate"]["build"] / "Dockerfile").exists()
+    # Inference jobs run in the worker and are downloaded through web: one shared folder.
+    assert "appvar:/app/var" in services["web"]["volumes"]
+    assert "appvar:/app/var" in services["worker"]["volumes"]
+    assert services["worker"]["environment"]["MGE_VAR_DIR"] == "/app/var"
 
 
 def _local_env(

@@ -136,7 +136,7 @@ async def read_body(reader: asyncio.StreamReader, head: bytes) -> bytes:
     for header in head.lower().split(b"\r\n"):
         if header.startswith(b"content-length:"):
             return await reader.readexactly(int(header[15:]))
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
         if size == 0:

@@ -10,7 +10,7 @@ import pytest
 
 from inference.cli import EXIT_OK, EXIT_USAGE, main
 from inference.prompts import load_prompt
-from inference.targets import Snapshot
+from inference.targets import ContextWinner, Snapshot
 from inference.testing import FakeLLMServer
 from tests.inference_jobs.conftest import (
     SCENARIOS_PER_CONTEXT,
@@ -59,12 +59,18 @@ def load_with_hf(hf_datasets: Any, path: Path, cache: Path) -> Any:
     )
 
 
+def winner_of(snapshot: Snapshot, context: str) -> ContextWinner:
+    winner = snapshot.winner_for(context)
+    assert winner is not None, f"no winner for {context!r}"
+    return winner
+
+
 def check_common(record: dict[str, Any], snapshot: Snapshot, kind: str) -> None:
     provenance = record["provenance"]
     assert provenance["snapshot_content_hash"] == snapshot.content_hash
     assert provenance["context_id"] == snapshot.context_ids[provenance["context"]]
     assert all(v in snapshot.values for v in provenance["value_ids"])
-    assert provenance["winner"]["value_id"] == snapshot.winner_for(provenance["context"]).value_id
+    assert provenance["winner"]["value_id"] == winner_of(snapshot, provenance["context"]).value_id
     assert provenance["generation"]["prompt_sha256"] == load_prompt("guided_answer").sha256
     assert provenance["generation"]["model"] == "fake-model"
     assert record["key"].startswith(
@@ -90,7 +96,7 @@ def test_sft_answers_are_guided_by_the_winning_values_policies(
     scenario_text = {json.loads(line)["text"] for line in scenarios_path.read_text().splitlines()}
     for record in records:
         check_common(record, snapshot, "sft")
-        winner = snapshot.winner_for(record["provenance"]["context"])
+        winner = winner_of(snapshot, record["provenance"]["context"])
         assert record["provenance"]["value_ids"] == [winner.value_id]
         user, assistant = record["messages"]
         assert user["role"] == "user" and user["content"] in scenario_text
@@ -176,7 +182,7 @@ def test_kto_labels_the_winner_desirable_and_the_values_it_beat_undesirable(
     for record in records:
         check_common(record, snapshot, "kto")
         provenance = record["provenance"]
-        winner = snapshot.winner_for(provenance["context"])
+        winner = winner_of(snapshot, provenance["context"])
         (value_id,) = provenance["value_ids"]
         assert record["completion"] == [{"role": "assistant", "content": answer_marker(value_id)}]
         if record["label"]:

@@ -1,8 +1,11 @@
 """The interview socket (DESIGN §4.1): a thin adapter between frames and services.
 
-One message is processed at a time; the interviewer's answer streams in an asyncio task that
-"stop" and a disconnect cancel. The ORM is reached only through services and selectors
-wrapped in database_sync_to_async.
+One message is processed at a time. The interviewer's answer streams in an asyncio task that
+"stop" cancels and a dropped connection does not: the answer goes on, a reconnected socket
+catches up with it (`elicitation.streams`), and it is stored when complete. Sockets of the
+same interview in other server processes hear the answer's final frames and a "stop" through
+the channel layer. The ORM is reached only through services and selectors wrapped in
+database_sync_to_async.
 """
 
 from __future__ import annotations
@@ -11,13 +14,14 @@ import asyncio
 import json
 import logging
 import time
+import uuid
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from pydantic import ValidationError
 
-from elicitation import interviewer, selectors, services
+from elicitation import interviewer, selectors, services, streams
 from elicitation.errors import ApplicationError
 from elicitation.schemas import (
     CLIENT_FRAME_TYPES,
@@ -34,11 +38,17 @@ log = logging.getLogger(__name__)
 # Tokens are coalesced: at most one token frame per stream every this many seconds.
 TOKEN_FLUSH_S = 0.1
 SESSION_PARTICIPANTS_KEY = "participant_ids"
+# Tells this process's own broadcasts apart from other processes' on the channel layer.
+PROCESS_ID = uuid.uuid4().hex
+
+
+def _group(interview_id: int) -> str:
+    return f"interview-{interview_id}"
 
 
 class InterviewConsumer(AsyncWebsocketConsumer):
     interview: selectors.InterviewInfo
-    stream_task: asyncio.Task[None] | None = None
+    in_group = False
 
     async def connect(self) -> None:
         session = self.scope.get("session")
@@ -53,13 +63,20 @@ class InterviewConsumer(AsyncWebsocketConsumer):
             return
         self.interview = info
         await self.accept()
+        await self.channel_layer.group_add(_group(info.id), self.channel_name)
+        self.in_group = True
+        stream = streams.active(info.id)
+        if stream is not None:
+            stream.subscribers.add(self.send_json)
 
     async def disconnect(self, code: int) -> None:
-        task = self.stream_task
-        if task is not None and not task.done():
-            task.cancel()
-            # Let the task store what was streamed before the connection went away.
-            await asyncio.gather(task, return_exceptions=True)
+        # The answer in progress goes on without this socket; it is stored when complete.
+        if not self.in_group:
+            return
+        stream = streams.active(self.interview.id)
+        if stream is not None:
+            stream.subscribers.discard(self.send_json)
+        await self.channel_layer.group_discard(_group(self.interview.id), self.channel_name)
 
     async def send_json(self, frame: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(frame))
@@ -101,12 +118,7 @@ class InterviewConsumer(AsyncWebsocketConsumer):
             case StopFrame():
                 await self.on_stop()
             case ResumeFrame():
-                frames = await database_sync_to_async(selectors.interview_frames_after)(
-                    interview_id=self.interview.id, after_seq=frame.after_seq
-                )
-                for replay in frames:
-                    await self.send_json(replay)
-                await self.send_json({"type": "status", "state": self.state})
+                await self.on_resume(frame)
             case ConfirmCardFrame():
                 card = await database_sync_to_async(services.values_card_submit)(
                     interview_id=self.interview.id, proposal_id=frame.proposal_id
@@ -119,13 +131,32 @@ class InterviewConsumer(AsyncWebsocketConsumer):
                     }
                 )
 
-    @property
-    def state(self) -> str:
-        task = self.stream_task
-        return "thinking" if task is not None and not task.done() else "idle"
+    async def on_resume(self, frame: ResumeFrame) -> None:
+        """Replay what was stored after `after_seq`, then join the answer in progress."""
+        frames = await database_sync_to_async(selectors.interview_frames_after)(
+            interview_id=self.interview.id, after_seq=frame.after_seq
+        )
+        for replay in frames:
+            await self.send_json(replay)
+        stream = streams.active(self.interview.id)
+        if stream is None:
+            await self.send_json({"type": "status", "state": "idle"})
+            return
+        stream.subscribers.add(self.send_json)
+        await self.send_json({"type": "status", "state": "thinking"})
+        catch_up = stream.catch_up()
+        if catch_up is not None:
+            await self.send_json(catch_up)
 
     async def on_user_message(self, frame: UserMessageFrame) -> None:
-        if self.state != "idle":
+        if streams.active(self.interview.id) is not None:
+            stored = await database_sync_to_async(selectors.interview_message_frame)(
+                interview_id=self.interview.id, client_id=frame.client_id
+            )
+            if stored is not None:
+                # Resent after a reconnect: it is being answered already.
+                await self.send_json(stored)
+                return
             await self.send_error(
                 "busy", "The interviewer is still answering. Wait for it, or press stop."
             )
@@ -135,19 +166,43 @@ class InterviewConsumer(AsyncWebsocketConsumer):
         )
         await self.send_json(message)
         # A resent message is stored once; it is answered again only if its answer never
-        # came (the model failed, or the connection dropped first): that is "try again".
+        # came (the model failed, or the server went away first): that is "try again".
         if is_new or await database_sync_to_async(selectors.interview_awaits_answer)(
             interview_id=self.interview.id
         ):
-            self.stream_task = asyncio.create_task(self.stream_answer())
+            seq = await database_sync_to_async(selectors.interview_next_seq)(
+                interview_id=self.interview.id
+            )
+            if streams.active(self.interview.id) is None:
+                stream = streams.start(
+                    interview_id=self.interview.id, seq=seq, run=self.stream_answer
+                )
+                stream.subscribers.add(self.send_json)
 
     async def on_stop(self) -> None:
-        task = self.stream_task
-        if task is not None and not task.done():
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        stream = streams.active(self.interview.id)
+        if stream is not None:
+            await stream.cancel()
+        else:
+            # The answer may be streaming in another server process.
+            await self.channel_layer.group_send(
+                _group(self.interview.id), {"type": "interview.stop", "origin": PROCESS_ID}
+            )
 
-    async def stream_answer(self) -> None:
+    async def interview_stop(self, event: dict[str, Any]) -> None:
+        """A "stop" pressed on a socket in another process."""
+        stream = streams.active(self.interview.id)
+        if stream is not None:
+            await stream.cancel()
+
+    async def interview_frames(self, event: dict[str, Any]) -> None:
+        """An answer's final frames from another process (this process's sockets have them)."""
+        if event.get("origin") == PROCESS_ID:
+            return
+        for frame in event["frames"]:
+            await self.send_json(frame)
+
+    async def stream_answer(self, stream: streams.AnswerStream) -> None:
         """Stream one interviewer answer; store it when complete, or what came when stopped."""
         started = time.monotonic()
         parts: list[str] = []
@@ -156,12 +211,10 @@ class InterviewConsumer(AsyncWebsocketConsumer):
         tokens = 0
         card: interviewer.CardProposed | None = None
         card_failed: interviewer.CardFailed | None = None
-        seq = await database_sync_to_async(selectors.interview_next_seq)(
-            interview_id=self.interview.id
-        )
         stopped = False
         failed: interviewer.InterviewerFailure | None = None
-        await self.send_json({"type": "status", "state": "thinking"})
+        final: list[dict[str, Any]] = []
+        await stream.publish({"type": "status", "state": "thinking"})
         try:
             history = await database_sync_to_async(selectors.interview_history)(
                 interview_id=self.interview.id
@@ -173,15 +226,13 @@ class InterviewConsumer(AsyncWebsocketConsumer):
                         pending.append(text)
                         now = time.monotonic()
                         if now - last_flush >= TOKEN_FLUSH_S:
-                            await self.send_json(
-                                {"type": "token", "message_seq": seq, "text": "".join(pending)}
-                            )
+                            await stream.publish_tokens("".join(pending))
                             pending.clear()
                             last_flush = now
                     case interviewer.Used(tokens=used):
                         tokens += used
                     case interviewer.Retrying():
-                        await self.send_json({"type": "status", "state": "retrying"})
+                        await stream.publish({"type": "status", "state": "retrying"})
                     case interviewer.CardProposed():
                         card = event
                     case interviewer.CardFailed():
@@ -191,7 +242,7 @@ class InterviewConsumer(AsyncWebsocketConsumer):
         except interviewer.InterviewerFailure as exc:
             failed = exc
         if pending and not stopped:
-            await self.send_json({"type": "token", "message_seq": seq, "text": "".join(pending)})
+            await stream.publish_tokens("".join(pending))
         text = "".join(parts)
         if stopped:
             card = None  # a stopped answer proposes nothing
@@ -203,10 +254,9 @@ class InterviewConsumer(AsyncWebsocketConsumer):
                 "empty_answer", "The interviewer gave no answer. Press “Try again”."
             )
             if not stopped or failed is not None:
-                await self._send_quietly(
-                    {"type": "error", "code": error.code, "message": error.message}
-                )
-            await self._send_quietly({"type": "status", "state": "idle"})
+                final.append({"type": "error", "code": error.code, "message": error.message})
+            final.append({"type": "status", "state": "idle"})
+            await self._finish(stream, final)
             return
         message, proposal = await database_sync_to_async(services.interview_answer_store)(
             interview_id=self.interview.id,
@@ -217,24 +267,31 @@ class InterviewConsumer(AsyncWebsocketConsumer):
             duration_ms=int((time.monotonic() - started) * 1000),
             tokens=tokens or len(parts),
         )
-        await self._send_quietly(message)
+        final.append(message)
         if proposal is not None:
-            await self._send_quietly(proposal)
+            final.append(proposal)
         if failed is not None:
-            await self._send_quietly(
-                {"type": "error", "code": failed.code, "message": failed.message}
-            )
+            final.append({"type": "error", "code": failed.code, "message": failed.message})
         if card_failed is not None:
-            await self._send_quietly(
+            final.append(
                 {"type": "error", "code": card_failed.code, "message": card_failed.message}
             )
-        await self._send_quietly({"type": "status", "state": "idle"})
+        final.append({"type": "status", "state": "idle"})
+        await self._finish(stream, final)
 
-    async def _send_quietly(self, frame: dict[str, Any]) -> None:
+    async def _finish(self, stream: streams.AnswerStream, frames: list[dict[str, Any]]) -> None:
+        """The answer's last frames: to this process's sockets directly, to other processes'
+        through the channel layer. A socket that is gone gets them on resume (stored)."""
+        stream.is_finished = True
         try:
-            await self.send_json(frame)
-        except Exception:  # the socket is gone; what was stored replays on resume
-            log.info("interview %s: frame not sent, the socket closed", self.interview.id)
+            await self.channel_layer.group_send(
+                _group(stream.interview_id),
+                {"type": "interview.frames", "frames": frames, "origin": PROCESS_ID},
+            )
+        except Exception:  # the channel layer is down: the answer is stored all the same
+            log.warning("interview %s: could not broadcast the answer", stream.interview_id)
+        for frame in frames:
+            await stream.publish(frame)
 
 
 def _describe(exc: ValidationError) -> str:

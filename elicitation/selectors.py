@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -198,6 +199,12 @@ def interview_history(*, interview_id: int) -> InterviewHistory:
         max_turns=study.max_turns,
         max_tokens=study.max_tokens,
     )
+
+
+def interview_message_frame(*, interview_id: int, client_id: uuid.UUID) -> dict[str, Any] | None:
+    """The participant's message sent with this client id, if it was stored."""
+    message = Message.objects.filter(interview_id=interview_id, client_id=client_id).first()
+    return message_as_frame(message) if message is not None else None
 
 
 def interview_awaits_answer(*, interview_id: int) -> bool:

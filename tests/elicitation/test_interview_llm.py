@@ -316,39 +316,74 @@ def test_stop_mid_stream_keeps_the_partial_answer(llm_server: str, fake: FakeLLM
     assert stored.is_stopped and stored.text == streamed
 
 
-def test_a_dropped_connection_resumes_the_interview(llm_server: str, fake: FakeLLMServer) -> None:
-    fake.configure(tokens_per_second=40)
+def _assemble(tokens: list[dict[str, Any]]) -> str:
+    """The answer as a client shows it, placing each token frame's text at its offset."""
+    text = ""
+    for frame in tokens:
+        assert frame["offset"] <= len(text), f"a gap before {frame}"
+        text = text[: frame["offset"]] + frame["text"]
+    return text
+
+
+def test_a_dropped_connection_resumes_the_answer(llm_server: str, fake: FakeLLMServer) -> None:
+    fake.configure(tokens_per_second=60)
     long_answer = " ".join(f"part{i}" for i in range(200))
     fake.script({"text": long_answer, "match": "D1"}, {"text": "Welcome back.", "match": "D2"})
     chat, _ = _start(llm_server)
     chat.say("D1: a long story")
-    chat.until(lambda f: f["type"] == "token")
+    before = chat.until(lambda f: f["type"] == "token")
     chat.ws.close()  # the phone goes into a tunnel mid-answer
-
-    def partial_stored() -> Message | None:
-        return Message.objects.filter(interview_id=chat.interview_id, role="assistant").first()
-
-    from tests.support.processes import wait_until
-
-    partial = wait_until(partial_stored, timeout=10, what="the partial answer to be stored")
-    assert isinstance(partial, Message) and partial.is_stopped
-    assert long_answer.startswith(partial.text) and partial.text
+    seen_before_drop = _assemble(_of(before, "token"))
+    assert seen_before_drop and long_answer.startswith(seen_before_drop)
 
     chat.ws = chat.open()
     with chat.ws:
         chat.send({"type": "resume", "after_seq": 1})
-        replay = chat.until(_idle)
-        assert _of(replay, "message") == [
-            {
-                "type": "message",
-                "seq": 2,
-                "role": "assistant",
-                "text": partial.text,
-                "stopped": True,
-            }
-        ]
+        after = chat.until(lambda f: f["type"] == "message" and f["role"] == "assistant")
+        # The answer went on while the participant was away: the new socket catches up from
+        # the start of the answer and then follows it to the end.
+        assert after[0] == {"type": "status", "state": "thinking"}
+        tokens = _of(after, "token")
+        assert tokens[0]["offset"] == 0
+        assert _assemble(tokens) == long_answer
+        assert after[-1] == {
+            "type": "message",
+            "seq": 2,
+            "role": "assistant",
+            "text": long_answer,
+            "stopped": False,
+        }
+        assert chat.until_idle()[-1] == {"type": "status", "state": "idle"}
         chat.say("D2: I am back")
         assert _of(chat.until_idle(), "message")[-1]["text"] == "Welcome back."
+    stored = Message.objects.get(interview_id=chat.interview_id, seq=2)
+    assert stored.text == long_answer and not stored.is_stopped
+    # Answered once: the model was asked for D1 once and for D2 once.
+    assert len(fake.chat_requests()) == 2
+
+
+def test_a_message_resent_while_its_answer_streams_is_not_answered_twice(
+    llm_server: str, fake: FakeLLMServer
+) -> None:
+    fake.configure(tokens_per_second=60)
+    fake.script({"text": " ".join(f"bit{i}" for i in range(60)), "match": "R1"})
+    chat, _ = _start(llm_server)
+    client_id = chat.say("R1: first")
+    chat.until(lambda f: f["type"] == "token")
+    chat.ws.close()
+    chat.ws = chat.open()
+    with chat.ws:
+        # The browser resends what it is not sure arrived, with the same client id.
+        chat.send({"type": "resume", "after_seq": 0})
+        chat.say("R1: first", client_id=client_id)
+        frames = chat.until_idle()
+        assert not _of(frames, "error")
+        assert [m["seq"] for m in _of(frames, "message") if m["role"] == "assistant"] == [2]
+        chat.say("R2: while nothing streams")  # the default answer, not scripted
+        frames = chat.until_idle()
+        assert [m["seq"] for m in _of(frames, "message")] == [3, 4]
+    assert len(fake.chat_requests()) == 2
+    assert Message.objects.filter(interview_id=chat.interview_id, role="user").count() == 2
 
 
 @pytest.mark.parametrize(

@@ -112,8 +112,14 @@ function onFrame(frame) {
         el.setAttribute("aria-busy", "true");
         streaming.set(frame.message_seq, el);
       }
-      el.append(frame.text);
-      scrollToEnd(el);
+      // `offset` places the text in the answer: a socket that joined mid-answer first gets
+      // everything so far at offset 0, so nothing is shown twice or out of order.
+      const shown = el.textContent.length;
+      const offset = frame.offset ?? shown;
+      if (offset <= shown) {
+        el.textContent = el.textContent.slice(0, offset) + frame.text;
+        scrollToEnd(el);
+      }
       break;
     }
     case "message": {

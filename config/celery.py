@@ -15,6 +15,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # light work (graph rebuilds). Everything else goes to `light`.
 LLM_TASKS = (
     "elicitation.tasks.values_card_canonicalise",
+    "elicitation.tasks.contexts_mine",
     "moralgraph.tasks.study_cards_canonicalise",
     "moralgraph.tasks.contexts_generate",
     "moralgraph.tasks.hypotheses_generate",

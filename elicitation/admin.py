@@ -43,7 +43,7 @@ class StudyAdmin(admin.ModelAdmin):
     search_fields = ["title", "slug"]
     prepopulated_fields = {"slug": ["title"]}
     inlines = [QuestionInline, ContextInline]
-    actions = ["open_studies", "close_studies"]
+    actions = ["open_studies", "close_studies", "mine_contexts"]
     fieldsets = [
         (None, {"fields": ["title", "slug", "status", "visibility", "welcome_text"]}),
         ("Consent", {"fields": ["consent_text", "consent_version"]}),
@@ -78,6 +78,21 @@ class StudyAdmin(admin.ModelAdmin):
     def open_studies(self, request: HttpRequest, queryset: QuerySet[Study]) -> None:
         updated = queryset.update(status=Study.Status.OPEN)
         self.message_user(request, f"{updated} studies opened.")
+
+    @admin.action(description="Mine contexts from the interviews (needs a model)")
+    def mine_contexts(self, request: HttpRequest, queryset: QuerySet[Study]) -> None:
+        from elicitation import tasks
+
+        queued = 0
+        for study in queryset:
+            for question_id in study.questions.values_list("pk", flat=True):
+                tasks.contexts_mine.delay(study.pk, question_id)
+                queued += 1
+        self.message_user(
+            request,
+            f"Mining contexts for {queued} questions in the background; new contexts appear "
+            "under each study with origin 'Mined from interviews'.",
+        )
 
     @admin.action(description="Close the selected studies")
     def close_studies(self, request: HttpRequest, queryset: QuerySet[Study]) -> None:

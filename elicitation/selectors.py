@@ -406,3 +406,21 @@ def participant_graph_position(*, participant: Participant) -> GraphPosition | N
         less_wise_than=less_wise_than,
         is_in_graph=in_graph,
     )
+
+
+def interview_excerpts(*, study_id: int, question_id: int) -> list[str]:
+    """What each participant said in their interview about this question, one excerpt per
+    interview (their messages joined), oldest interview first. Participants' words only."""
+    rows = (
+        Message.objects.filter(
+            interview__question_id=question_id,
+            interview__participant__study_id=study_id,
+            role=Message.Role.USER,
+        )
+        .order_by("interview_id", "seq")
+        .values_list("interview_id", "text")
+    )
+    by_interview: dict[int, list[str]] = {}
+    for interview_id, text in rows:
+        by_interview.setdefault(interview_id, []).append(text)
+    return [" ".join(texts) for texts in by_interview.values()]

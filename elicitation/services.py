@@ -582,3 +582,16 @@ def demo_study_seed() -> Study:
             context_ensure(study_id=study.pk, text=text, question_ids=[question.pk])
     demo_graph_seed(study_id=study.pk)
     return study
+
+
+def contexts_mine_from_interviews(*, study_id: int, question_id: int, count: int = 5) -> list[int]:
+    """Contexts mined from what participants said about a question (DESIGN §4.3); the model
+    call happens before any write, so a failure stores nothing."""
+    from elicitation.selectors import interview_excerpts
+    from moralgraph.generation import contexts_mine
+
+    excerpts = interview_excerpts(study_id=study_id, question_id=question_id)
+    contexts = contexts_mine(
+        study_id=study_id, question_id=question_id, excerpts=excerpts, count=count
+    )
+    return [context.pk for context in contexts]

@@ -24,6 +24,9 @@ from moralgraph.errors import MoralGraphError
 from moralgraph.models import Context, UpgradeHypothesis, Value
 
 CONTEXT_PROMPT = "context_generation"
+MINING_PROMPT = "context_mining"
+MAX_EXCERPTS = 60
+MAX_EXCERPT_CHARS = 600
 STORY_PROMPT = "upgrade_story"
 MAX_CONTEXT_WORDS = 10
 MAX_VALUES_SHOWN = 30
@@ -103,20 +106,82 @@ def contexts_generate(
         values=listing,
         count=count,
     )
+    return _store_contexts(
+        answer,
+        study_id=study_id,
+        question_id=question_id,
+        count=count,
+        origin=Context.Origin.GENERATED,
+        model=gateway.model,
+        prompt=prompt,
+    )
+
+
+def contexts_mine(
+    *,
+    study_id: int,
+    question_id: int,
+    excerpts: list[str],
+    count: int = 5,
+    gateway: Gateway | None = None,
+) -> list[Context]:
+    """Contexts found in what participants said in their interviews (origin "mined").
+
+    The caller (the elicitation side, which owns interviews) hands over the excerpts; the
+    newest `MAX_EXCERPTS`, each cut to `MAX_EXCERPT_CHARS`, go to the model."""
+    gateway = gateway or get_gateway()
+    _require_model(gateway)
+    question = Question.objects.filter(pk=question_id, study_id=study_id).first()
+    if question is None:
+        raise MoralGraphError("unknown_question", "That question does not belong to this study.")
+    cleaned = [" ".join(e.split())[:MAX_EXCERPT_CHARS] for e in excerpts if e.strip()]
+    if len(cleaned) < 2:
+        raise MoralGraphError(
+            "too_few_interviews",
+            "Mining contexts needs at least two interview answers for this question.",
+        )
+    prompt = load_prompt(MINING_PROMPT)
+    answer = _ask(
+        gateway,
+        prompt,
+        CONTEXTS_SCHEMA,
+        "contexts",
+        question=question.text,
+        excerpts="\n".join(f"- {e}" for e in cleaned[-MAX_EXCERPTS:]),
+        count=count,
+    )
+    return _store_contexts(
+        answer,
+        study_id=study_id,
+        question_id=question_id,
+        count=count,
+        origin=Context.Origin.MINED,
+        model=gateway.model,
+        prompt=prompt,
+    )
+
+
+def _store_contexts(
+    answer: dict[str, object],
+    *,
+    study_id: int,
+    question_id: int,
+    count: int,
+    origin: str,
+    model: str,
+    prompt: Prompt,
+) -> list[Context]:
+    """The valid, distinct contexts of an answer, stored once per study and text."""
     proposed = answer["contexts"]
     assert isinstance(proposed, list)  # the schema guarantees it
     texts = list(dict.fromkeys(t for t in (valid_context(str(p)) for p in proposed) if t))[:count]
     with transaction.atomic():
         stored: list[Context] = []
         for text in texts:
-            context, created = Context.objects.get_or_create(
+            context, _ = Context.objects.get_or_create(
                 study_id=study_id,
                 text=text,
-                defaults={
-                    "origin": Context.Origin.GENERATED,
-                    "generator_model": gateway.model,
-                    "prompt_hash": prompt.sha256,
-                },
+                defaults={"origin": origin, "generator_model": model, "prompt_hash": prompt.sha256},
             )
             context.questions.add(question_id)
             stored.append(context)

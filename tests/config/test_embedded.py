@@ -4,6 +4,7 @@ transport, a real worker process, the ASGI server, and Ctrl-C stopping all of it
 from __future__ import annotations
 
 import json
+import re
 import signal
 import sqlite3
 import subprocess
@@ -11,6 +12,9 @@ import sys
 import urllib.request
 from pathlib import Path
 
+import httpx2
+
+from tests.support.journey import csrf_token
 from tests.support.processes import REPO, ManagedProcess, base_env, free_port, wait_until
 
 SUBMIT_CARD = """
@@ -58,6 +62,23 @@ def test_make_run_serves_the_demo_and_completes_a_task_round_trip(tmp_path: Path
 
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/s/demo/", timeout=5) as page:
             assert "How should an AI help with hard personal decisions?" in page.read().decode()
+
+        # The admin logs in with the password make run printed.
+        password = re.search(r"login admin / (\S+)", run.log())
+        assert password, run.log()
+        with httpx2.Client(base_url=f"http://127.0.0.1:{port}") as admin:
+            form = admin.get("/admin/login/")
+            logged_in = admin.post(
+                "/admin/login/?next=/admin/",
+                data={
+                    "csrfmiddlewaretoken": csrf_token(form.text),
+                    "username": "admin",
+                    "password": password.group(1),
+                    "next": "/admin/",
+                },
+            )
+            assert logged_in.status_code == 302 and logged_in.headers["location"] == "/admin/"
+            assert "Studies" in admin.get("/admin/").text
 
         wait_until(lambda: "ready." in run.log(), timeout=60, what="the worker")
         submitted = subprocess.run(

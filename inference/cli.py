@@ -267,10 +267,18 @@ def _report(result: JobResult) -> int:
     return EXIT_FAILED
 
 
+def _budget_left(args: argparse.Namespace, used: int) -> int | None:
+    """One `--max-tokens-total` covers the whole command: what the scenarios took is spent."""
+    if args.max_tokens_total is None:
+        return None
+    return max(1, args.max_tokens_total - used)
+
+
 async def _scenarios_for(
     args: argparse.Namespace, snapshot: Snapshot, gateway: Gateway, out_dir: Path
-) -> tuple[dict[str, list[Scenario]], dict[str, Any], JobResult | None]:
-    """The given scenarios file, or scenarios generated (resumably) into OUT/scenarios/."""
+) -> tuple[dict[str, list[Scenario]], dict[str, Any], JobResult | None, int]:
+    """The given scenarios file, or scenarios generated (resumably) into OUT/scenarios/;
+    with the tokens generating them took in this run."""
     path: Path | None = args.scenarios
     generated: JobResult | None = None
     if path is None:
@@ -287,9 +295,10 @@ async def _scenarios_for(
         )
         path = out_dir / "scenarios" / SCENARIOS_FILE
         if generated.status != COMPLETE:
-            return {}, scenarios_fingerprint(path), generated
+            return {}, scenarios_fingerprint(path), generated, generated.tokens_used
         print(generated.message, file=sys.stderr)
-    return load_scenarios(path, snapshot), scenarios_fingerprint(path), None
+    used = generated.tokens_used if generated is not None else 0
+    return load_scenarios(path, snapshot), scenarios_fingerprint(path), None, used
 
 
 async def _cmd_scenarios(args: argparse.Namespace) -> int:
@@ -317,7 +326,7 @@ async def _cmd_dataset(args: argparse.Namespace) -> int:
     gateway, base_url = _gateway(args)
     kind: Kind = args.kind
     try:
-        scenarios, source, stopped = await _scenarios_for(args, snapshot, gateway, args.out)
+        scenarios, source, stopped, used = await _scenarios_for(args, snapshot, gateway, args.out)
         if stopped is not None:
             return _report(stopped)
         if not any(scenarios.get(w.context) for w in snapshot.winners):
@@ -330,7 +339,7 @@ async def _cmd_dataset(args: argparse.Namespace) -> int:
             out_dir=args.out,
             settings=GenerationSettings(max_tokens=args.max_tokens, temperature=args.temperature),
             concurrency=args.concurrency,
-            max_tokens_total=args.max_tokens_total,
+            max_tokens_total=_budget_left(args, used),
             limit=args.limit,
             progress=not args.no_progress,
             scenarios_source=source,
@@ -358,7 +367,9 @@ async def _cmd_evaluate(args: argparse.Namespace) -> int:
     )
     try:
         # Scenarios come from the judge's side (the generator), never from the model tested.
-        scenarios, _source, stopped = await _scenarios_for(args, snapshot, judge_gateway, args.out)
+        scenarios, _source, stopped, used = await _scenarios_for(
+            args, snapshot, judge_gateway, args.out
+        )
         if stopped is not None:
             return _report(stopped)
         result, report = await evaluate_model(
@@ -372,7 +383,7 @@ async def _cmd_evaluate(args: argparse.Namespace) -> int:
             max_tokens=args.max_tokens,
             temperature=args.temperature,
             concurrency=args.concurrency,
-            max_tokens_total=args.max_tokens_total,
+            max_tokens_total=_budget_left(args, used),
             limit=args.limit,
             progress=not args.no_progress,
         )

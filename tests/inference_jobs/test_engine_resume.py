@@ -188,3 +188,31 @@ def test_a_torn_last_line_is_cut_off(tmp_path: Path) -> None:
     assert path.read_bytes().endswith(b'"te')  # reading alone changes nothing
     assert read_keys(path, repair=True) == ["a", "b"]
     assert path.read_bytes() == b'{"key": "a"}\n{"key": "b"}\n'
+
+
+def test_one_budget_covers_the_scenarios_and_the_examples(
+    fake_llm: FakeLLMServer, snapshot_path: Path, tmp_path: Path
+) -> None:
+    def run(out: Path, *budget: str) -> tuple[int, int, int]:
+        args = ["dataset", str(snapshot_path), "--kind", "sft", "--out", str(out)]
+        code = main(
+            [*args, "--per-context", "2", "--concurrency", "1", *llm_args(fake_llm), *budget]
+        )
+        scenarios = json.loads((out / "scenarios" / "manifest.json").read_text())
+        examples_manifest = out / "manifest.json"
+        examples = (
+            json.loads(examples_manifest.read_text())["tokens_used"]
+            if examples_manifest.exists()
+            else 0
+        )
+        return code, scenarios["tokens_used"], examples
+
+    code, scenario_tokens, example_tokens = run(tmp_path / "unbounded")
+    assert code == EXIT_OK and scenario_tokens > 0 and example_tokens > 0
+
+    budget = scenario_tokens + example_tokens // 2
+    code, scenario_tokens, example_tokens = run(
+        tmp_path / "bounded", "--max-tokens-total", str(budget)
+    )
+    assert code == EXIT_BUDGET
+    assert scenario_tokens + example_tokens <= budget

@@ -159,11 +159,13 @@ async def generate_scenarios(
         }
 
     result: JobResult | None = None
+    spent = 0  # one budget covers every round of this run
     accepted = await deduplicate(snapshot, gateway, out_dir, similarity=similarity)
     for round_number in range(1, max_rounds + 1):
         batches = _plan_round(snapshot.winners, accepted, per_context, round_number)
         if not batches:
             break
+        left = None if max_tokens_total is None else max(1, max_tokens_total - spent)
         result = await run_job(
             batches,
             produce,
@@ -171,12 +173,14 @@ async def generate_scenarios(
             name=BATCHES,
             identity=identity,
             concurrency=concurrency,
-            max_tokens_total=max_tokens_total,
+            max_tokens_total=left,
             estimate_tokens=lambda b: 60 * b.count + 600,
             progress=progress,
             description=f"scenarios round {round_number}",
             extra_manifest={"per_context": per_context, "similarity": similarity},
         )
+        spent += result.tokens_used
+        result.tokens_used = spent
         accepted = await deduplicate(snapshot, gateway, out_dir, similarity=similarity)
         if result.status != COMPLETE:
             break

@@ -1,6 +1,6 @@
 """Benchmark of the interview socket: concurrent interviews against the fake OpenAI server.
 
-    .venv/bin/python bench/interview_ws.py [--levels 50 100 200 400] [--workers 2]
+    .venv/bin/python bench/interview_ws.py [--levels 100 200 400 800 1000 1200 1600] [--workers 2]
                                            [--period 30] [--threshold-ms 25]
 
 Load model (per interview): the participant sends a message every `period` seconds (30 by
@@ -373,7 +373,9 @@ def report(name: str, result: LevelResult, coalesced: bool) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--levels", type=int, nargs="+", default=[100, 200, 400, 800])
+    parser.add_argument(
+        "--levels", type=int, nargs="+", default=[100, 200, 400, 800, 1000, 1200, 1600]
+    )
     parser.add_argument("--workers", type=int, default=2, help="server processes, each server")
     parser.add_argument("--period", type=float, default=30.0, help="seconds between messages")
     parser.add_argument("--threshold-ms", type=float, default=25.0)

@@ -330,9 +330,10 @@ def test_a_dropped_connection_resumes_the_answer(llm_server: str, fake: FakeLLMS
     long_answer = " ".join(f"part{i}" for i in range(200))
     fake.script({"text": long_answer, "match": "D1"}, {"text": "Welcome back.", "match": "D2"})
     chat, _ = _start(llm_server)
-    chat.say("D1: a long story")
-    before = chat.until(lambda f: f["type"] == "token")
-    chat.ws.close()  # the phone goes into a tunnel mid-answer
+    with chat.ws:
+        chat.say("D1: a long story")
+        before = chat.until(lambda f: f["type"] == "token")
+    # The phone went into a tunnel mid-answer: the socket is closed.
     seen_before_drop = _assemble(_of(before, "token"))
     assert seen_before_drop and long_answer.startswith(seen_before_drop)
 
@@ -368,9 +369,9 @@ def test_a_message_resent_while_its_answer_streams_is_not_answered_twice(
     fake.configure(tokens_per_second=60)
     fake.script({"text": " ".join(f"bit{i}" for i in range(60)), "match": "R1"})
     chat, _ = _start(llm_server)
-    client_id = chat.say("R1: first")
-    chat.until(lambda f: f["type"] == "token")
-    chat.ws.close()
+    with chat.ws:
+        client_id = chat.say("R1: first")
+        chat.until(lambda f: f["type"] == "token")
     chat.ws = chat.open()
     with chat.ws:
         # The browser resends what it is not sure arrived, with the same client id.

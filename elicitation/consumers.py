@@ -14,7 +14,6 @@ import asyncio
 import json
 import logging
 import time
-import uuid
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -38,12 +37,6 @@ log = logging.getLogger(__name__)
 # Tokens are coalesced: at most one token frame per stream every this many seconds.
 TOKEN_FLUSH_S = 0.1
 SESSION_PARTICIPANTS_KEY = "participant_ids"
-# Tells this process's own broadcasts apart from other processes' on the channel layer.
-PROCESS_ID = uuid.uuid4().hex
-
-
-def _group(interview_id: int) -> str:
-    return f"interview-{interview_id}"
 
 
 class InterviewConsumer(AsyncWebsocketConsumer):
@@ -63,7 +56,7 @@ class InterviewConsumer(AsyncWebsocketConsumer):
             return
         self.interview = info
         await self.accept()
-        await self.channel_layer.group_add(_group(info.id), self.channel_name)
+        await self.channel_layer.group_add(streams.group_name(info.id), self.channel_name)
         self.in_group = True
         stream = streams.active(info.id)
         if stream is not None:
@@ -76,7 +69,9 @@ class InterviewConsumer(AsyncWebsocketConsumer):
         stream = streams.active(self.interview.id)
         if stream is not None:
             stream.subscribers.discard(self.send_json)
-        await self.channel_layer.group_discard(_group(self.interview.id), self.channel_name)
+        await self.channel_layer.group_discard(
+            streams.group_name(self.interview.id), self.channel_name
+        )
 
     async def send_json(self, frame: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(frame))
@@ -139,17 +134,31 @@ class InterviewConsumer(AsyncWebsocketConsumer):
         for replay in frames:
             await self.send_json(replay)
         stream = streams.active(self.interview.id)
-        if stream is None:
+        if stream is not None:
+            stream.subscribers.add(self.send_json)
+            await self.send_json({"type": "status", "state": "thinking"})
+            catch_up = stream.catch_up()
+            if catch_up is not None:
+                await self.send_json(catch_up)
+        elif await database_sync_to_async(selectors.interview_is_answering)(
+            interview_id=self.interview.id
+        ):
+            # Being answered in another server process: ask it to relay the answer here.
+            await self.send_json({"type": "status", "state": "thinking"})
+            await self.channel_layer.group_send(
+                streams.group_name(self.interview.id),
+                {"type": "interview.follow", "origin": streams.PROCESS_ID},
+            )
+        else:
             await self.send_json({"type": "status", "state": "idle"})
-            return
-        stream.subscribers.add(self.send_json)
-        await self.send_json({"type": "status", "state": "thinking"})
-        catch_up = stream.catch_up()
-        if catch_up is not None:
-            await self.send_json(catch_up)
+
+    async def _is_answering(self) -> bool:
+        return streams.active(self.interview.id) is not None or await database_sync_to_async(
+            selectors.interview_is_answering
+        )(interview_id=self.interview.id)
 
     async def on_user_message(self, frame: UserMessageFrame) -> None:
-        if streams.active(self.interview.id) is not None:
+        if await self._is_answering():
             stored = await database_sync_to_async(selectors.interview_message_frame)(
                 interview_id=self.interview.id, client_id=frame.client_id
             )
@@ -170,34 +179,54 @@ class InterviewConsumer(AsyncWebsocketConsumer):
         if is_new or await database_sync_to_async(selectors.interview_awaits_answer)(
             interview_id=self.interview.id
         ):
-            seq = await database_sync_to_async(selectors.interview_next_seq)(
-                interview_id=self.interview.id
+            await self.start_answer()
+
+    async def start_answer(self) -> None:
+        interview_id = self.interview.id
+        if not await database_sync_to_async(services.interview_answer_claim)(
+            interview_id=interview_id
+        ):
+            return  # another socket's answer got there first; this one follows it
+        seq = await database_sync_to_async(selectors.interview_next_seq)(interview_id=interview_id)
+
+        async def release() -> None:
+            await database_sync_to_async(services.interview_answer_release)(
+                interview_id=interview_id
             )
-            if streams.active(self.interview.id) is None:
-                stream = streams.start(
-                    interview_id=self.interview.id, seq=seq, run=self.stream_answer
-                )
-                stream.subscribers.add(self.send_json)
+
+        async def renew() -> None:
+            await database_sync_to_async(services.interview_answer_renew)(interview_id=interview_id)
+
+        stream = streams.start(
+            interview_id=interview_id,
+            seq=seq,
+            run=self.stream_answer,
+            release=release,
+            renew=renew,
+            heartbeat_s=selectors.ANSWER_HEARTBEAT_S,
+        )
+        stream.subscribers.add(self.send_json)
 
     async def on_stop(self) -> None:
         stream = streams.active(self.interview.id)
         if stream is not None:
             await stream.cancel()
         else:
-            # The answer may be streaming in another server process.
+            # The answer may be streaming in another server process: it hears the group.
             await self.channel_layer.group_send(
-                _group(self.interview.id), {"type": "interview.stop", "origin": PROCESS_ID}
+                streams.group_name(self.interview.id),
+                {"type": "interview.stop", "origin": streams.PROCESS_ID},
             )
 
     async def interview_stop(self, event: dict[str, Any]) -> None:
-        """A "stop" pressed on a socket in another process."""
-        stream = streams.active(self.interview.id)
-        if stream is not None:
-            await stream.cancel()
+        """For the answer's own channel; sockets have nothing to do."""
+
+    async def interview_follow(self, event: dict[str, Any]) -> None:
+        """For the answer's own channel; sockets have nothing to do."""
 
     async def interview_frames(self, event: dict[str, Any]) -> None:
-        """An answer's final frames from another process (this process's sockets have them)."""
-        if event.get("origin") == PROCESS_ID:
+        """An answer's frames from another process (this process's sockets get them directly)."""
+        if event.get("origin") == streams.PROCESS_ID:
             return
         for frame in event["frames"]:
             await self.send_json(frame)
@@ -256,7 +285,7 @@ class InterviewConsumer(AsyncWebsocketConsumer):
             if not stopped or failed is not None:
                 final.append({"type": "error", "code": error.code, "message": error.message})
             final.append({"type": "status", "state": "idle"})
-            await self._finish(stream, final)
+            await stream.finish(final)
             return
         message, proposal = await database_sync_to_async(services.interview_answer_store)(
             interview_id=self.interview.id,
@@ -277,21 +306,7 @@ class InterviewConsumer(AsyncWebsocketConsumer):
                 {"type": "error", "code": card_failed.code, "message": card_failed.message}
             )
         final.append({"type": "status", "state": "idle"})
-        await self._finish(stream, final)
-
-    async def _finish(self, stream: streams.AnswerStream, frames: list[dict[str, Any]]) -> None:
-        """The answer's last frames: to this process's sockets directly, to other processes'
-        through the channel layer. A socket that is gone gets them on resume (stored)."""
-        stream.is_finished = True
-        try:
-            await self.channel_layer.group_send(
-                _group(stream.interview_id),
-                {"type": "interview.frames", "frames": frames, "origin": PROCESS_ID},
-            )
-        except Exception:  # the channel layer is down: the answer is stored all the same
-            log.warning("interview %s: could not broadcast the answer", stream.interview_id)
-        for frame in frames:
-            await stream.publish(frame)
+        await stream.finish(final)
 
 
 def _describe(exc: ValidationError) -> str:

@@ -180,6 +180,9 @@ class Interview(models.Model):
     prompt_hash = models.CharField(max_length=64, blank=True)
     turn_count = models.PositiveIntegerField(default=0)
     token_count = models.PositiveIntegerField(default=0)
+    # Set while an interviewer answer is being written, by whichever server process writes
+    # it: one answer at a time per interview, across processes.
+    answer_started_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

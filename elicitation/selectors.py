@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.urls import reverse
+from django.utils import timezone
 
 from elicitation.models import (
     CardProposal,
@@ -18,6 +20,11 @@ from elicitation.models import (
     ValuesCard,
 )
 from elicitation.schemas import DemographicQuestion, demographic_questions_adapter
+
+# An answer's claim is renewed while it streams; one not renewed for this long is taken to be
+# lost (its server process died), so the participant can go on.
+ANSWER_STALE_AFTER = timedelta(seconds=60)
+ANSWER_HEARTBEAT_S = 15.0
 
 
 @dataclass(frozen=True)
@@ -424,3 +431,9 @@ def interview_excerpts(*, study_id: int, question_id: int) -> list[str]:
     for interview_id, text in rows:
         by_interview.setdefault(interview_id, []).append(text)
     return [" ".join(texts) for texts in by_interview.values()]
+
+
+def interview_is_answering(*, interview_id: int) -> bool:
+    """Whether an answer is being written for this interview (maybe in another process)."""
+    since = timezone.now() - ANSWER_STALE_AFTER
+    return Interview.objects.filter(pk=interview_id, answer_started_at__gte=since).exists()

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from elicitation import selectors
@@ -31,7 +31,7 @@ from elicitation.schemas import (
     SURVEY_COMMENT_KEY,
     SURVEY_ITEMS,
 )
-from elicitation.selectors import message_as_frame, proposal_as_frame
+from elicitation.selectors import ANSWER_STALE_AFTER, message_as_frame, proposal_as_frame
 from inference.prompts import load_prompt
 from inference.schemas import CardShapeError, validate_card
 from moralgraph.errors import MoralGraphError
@@ -595,3 +595,22 @@ def contexts_mine_from_interviews(*, study_id: int, question_id: int, count: int
         study_id=study_id, question_id=question_id, excerpts=excerpts, count=count
     )
     return [context.pk for context in contexts]
+
+
+def interview_answer_claim(*, interview_id: int) -> bool:
+    """Claim the right to write this interview's next answer (compare-and-set): False when
+    another answer is being written, in this process or another."""
+    now = timezone.now()
+    free = Q(answer_started_at__isnull=True) | Q(answer_started_at__lt=now - ANSWER_STALE_AFTER)
+    return Interview.objects.filter(free, pk=interview_id).update(answer_started_at=now) == 1
+
+
+def interview_answer_renew(*, interview_id: int) -> None:
+    """The answer is still being written: keep its claim fresh."""
+    Interview.objects.filter(pk=interview_id, answer_started_at__isnull=False).update(
+        answer_started_at=timezone.now()
+    )
+
+
+def interview_answer_release(*, interview_id: int) -> None:
+    Interview.objects.filter(pk=interview_id).update(answer_started_at=None)

@@ -474,3 +474,68 @@ def test_turn_limit_gives_a_clear_message_and_a_last_turn_card(
     last = fake.chat_requests()[-1]["messages"][-1]
     assert last["role"] == "system" and "propose the values card now" in last["content"]
     assert Message.objects.filter(interview_id=chat.interview_id, role="user").count() == 2
+
+
+@pytest.fixture(scope="module")
+def second_llm_server(subprocess_env: dict[str, str], fake_llm: FakeLLMServer) -> Iterator[str]:
+    """Another server process of the same deployment: same database, same Redis layer."""
+    env = {
+        **subprocess_env,
+        "LLM_BASE_URL": fake_llm.base_url,
+        "LLM_API_KEY": "test-key",
+        "LLM_MODEL": "fake-model",
+        "LLM_TIMEOUT_S": "1",
+        "LLM_MAX_RETRIES": "1",
+    }
+    proc, base_url = start_asgi_server(env)
+    yield base_url
+    proc.stop()
+
+
+def test_a_reconnect_to_another_server_process_follows_the_answer(
+    llm_server: str, second_llm_server: str, fake: FakeLLMServer
+) -> None:
+    fake.configure(tokens_per_second=60)
+    long_answer = " ".join(f"piece{i}" for i in range(150))
+    fake.script({"text": long_answer, "match": "P1"})
+    chat, _ = _start(llm_server)
+    with chat.ws:
+        chat.say("P1: a long story")
+        chat.until(lambda f: f["type"] == "token")
+
+    # The phone comes back through the load balancer to the other process.
+    other = Chat(second_llm_server, chat.client, chat.interview_id)
+    with other.ws:
+        other.send({"type": "resume", "after_seq": 1})
+        first = other.until(lambda f: f["type"] == "token")
+        assert {"type": "status", "state": "thinking"} in first
+        # One answer at a time, whichever process the participant reaches.
+        other.say("P2: may I interrupt?")
+        frames = first + other.until(lambda f: f["type"] == "message" and f["role"] == "assistant")
+        assert [f["code"] for f in _of(frames, "error")] == ["busy"]
+        assert _assemble(_of(frames, "token")) == long_answer
+        assert frames[-1]["text"] == long_answer and frames[-1]["stopped"] is False
+        assert other.until_idle()[-1] == {"type": "status", "state": "idle"}
+    assert len(fake.chat_requests()) == 1
+    stored = Message.objects.get(interview_id=chat.interview_id, seq=2)
+    assert stored.text == long_answer and not stored.is_stopped
+    assert not Interview.objects.get(pk=chat.interview_id).answer_started_at
+
+
+def test_stop_reaches_an_answer_in_another_server_process(
+    llm_server: str, second_llm_server: str, fake: FakeLLMServer
+) -> None:
+    fake.configure(tokens_per_second=40)
+    fake.script({"text": " ".join(f"bit{i}" for i in range(300)), "match": "Q1"})
+    chat, _ = _start(llm_server)
+    other = Chat(second_llm_server, chat.client, chat.interview_id)
+    with chat.ws, other.ws:
+        chat.say("Q1: go on at length")
+        chat.until(lambda f: f["type"] == "token")
+        other.send({"type": "stop"})
+        stopped = _of(chat.until_idle(), "message")[-1]
+        assert stopped["role"] == "assistant" and stopped["stopped"] is True
+        # The other process's socket hears the stored answer through the channel layer.
+        heard = other.until(lambda f: f["type"] == "message")
+        assert heard[-1] == stopped
+    assert Message.objects.get(interview_id=chat.interview_id, seq=2).is_stopped

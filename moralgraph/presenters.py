@@ -18,6 +18,9 @@ class WinnerRow:
     win_probability: float | None
     runner_up_title: str | None
     runner_up_score: float | None
+    # Sensitivity: in how many of the threshold grid's settings this value still wins.
+    same_winner_cells: int = 0
+    grid_cells: int = 0
 
     @property
     def support_class(self) -> str:
@@ -87,10 +90,18 @@ def value_titles(document: Mapping[str, Any]) -> dict[int, str]:
     return {int(v["id"]): str(v["title"]) for v in document["values"]}
 
 
+def _grid_agreement(document: Mapping[str, Any], context: str, value_id: int) -> tuple[int, int]:
+    """(cells where `value_id` wins `context`, cells) over the snapshot's threshold grid."""
+    cells = (document.get("sensitivity") or {}).get("cells", [])
+    same = sum(1 for cell in cells if cell["winners"].get(context) == value_id)
+    return same, len(cells)
+
+
 def winner_rows(document: Mapping[str, Any]) -> list[WinnerRow]:
     titles = value_titles(document)
     rows = []
     for w in document["winners"]:
+        same, cells = _grid_agreement(document, str(w["context"]), int(w["value_id"]))
         runner_up = w.get("runner_up")
         rows.append(
             WinnerRow(
@@ -106,6 +117,8 @@ def winner_rows(document: Mapping[str, Any]) -> list[WinnerRow]:
                 if runner_up is None
                 else titles.get(int(runner_up["value_id"]), f"value {runner_up['value_id']}"),
                 runner_up_score=None if runner_up is None else float(runner_up["score"]),
+                same_winner_cells=same,
+                grid_cells=cells,
             )
         )
     return rows

@@ -169,6 +169,11 @@ def test_study_page_shows_winners_and_published_counts(
         assert f"wins in {percent} of resamples" in card
         if winner["runner_up"]:
             assert escape(titles[winner["runner_up"]["value_id"]]) in card
+        # Sensitivity: how many threshold settings of the grid keep this winner.
+        cells = reference.document["sensitivity"]["cells"]
+        same = sum(1 for c in cells if c["winners"].get(winner["context"]) == winner["value_id"])
+        assert f"Still wins in {same} of {len(cells)} threshold settings" in card
+    assert len(reference.document["sensitivity"]["cells"]) == 48
 
     # A published edge, by its source ids: its row shows the published counts.
     by_source = dict(Value.objects.filter(study__slug="mai").values_list("source_id", "title"))

@@ -15,8 +15,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -42,6 +44,8 @@ DATASET_KINDS = {Kind.DATASET_SFT: "sft", Kind.DATASET_DPO: "dpo", Kind.DATASET_
 
 MAX_PER_CONTEXT = 1000
 HEARTBEAT_S = 10.0
+# How often a running job looks for a researcher's stop request.
+STOP_POLL_S = 1.0
 # A running job whose worker has not touched it for this long has lost its worker (killed,
 # restarted): it may be resumed. The command's folder lock keeps two runs from interleaving.
 STALE_AFTER = timedelta(minutes=2)
@@ -106,7 +110,29 @@ def is_stale(job: InferenceJob, *, now: Any = None) -> bool:
 
 
 def is_resumable(job: InferenceJob) -> bool:
-    return job.status in (Status.FAILED, Status.STOPPED_BUDGET) or is_stale(job)
+    return job.status in (Status.FAILED, Status.STOPPED_BUDGET, Status.STOPPED) or is_stale(job)
+
+
+@transaction.atomic
+def inference_job_stop(*, job_id: int) -> InferenceJob:
+    """Stop a job: a queued one at once (its task then finds nothing to claim), a running one
+    by asking its worker, which ends the command cleanly (its state is kept for a resume)."""
+    job = InferenceJob.objects.select_for_update().filter(pk=job_id).first()
+    if job is None:
+        raise MoralGraphError("not_found", "No such job.")
+    if job.status == Status.QUEUED:
+        job.status = Status.STOPPED
+        job.finished_at = timezone.now()
+        job.message = "Stopped before it started."
+        job.save(update_fields=["status", "finished_at", "message"])
+    elif job.status == Status.RUNNING:
+        job.stop_requested_at = timezone.now()
+        job.save(update_fields=["stop_requested_at"])
+    else:
+        raise MoralGraphError(
+            "not_running", f"This job is {job.get_status_display().lower()}: nothing to stop."
+        )
+    return job
 
 
 def _parameters(kind: str, parameters: Mapping[str, Any]) -> JobParameters:
@@ -185,7 +211,8 @@ def inference_job_resume(*, job_id: int, max_tokens_total: int | None) -> Infere
     ).as_json()
     job.status = Status.QUEUED
     job.message = ""
-    job.save(update_fields=["parameters", "status", "message"])
+    job.stop_requested_at = None
+    job.save(update_fields=["parameters", "status", "message", "stop_requested_at"])
     _enqueue(job.pk)
     return job
 
@@ -269,6 +296,10 @@ def _heartbeat(job_id: int) -> None:
     )
 
 
+def _stop_requested(job_id: int) -> bool:
+    return InferenceJob.objects.filter(pk=job_id, stop_requested_at__isnull=False).exists()
+
+
 def _run_command(job_id: int, argv: list[str], folder: Path) -> int:
     """Run one command line to its end, touching the job meanwhile; returns its exit code."""
     logger.info("inference job %s: %s", job_id, " ".join(argv[1:]))
@@ -287,11 +318,19 @@ def _run_command(job_id: int, argv: list[str], folder: Path) -> int:
             # on SIGTERM, and a rerun continues).
             start_new_session=True,
         )
+        last_beat = time.monotonic()
         while True:
             try:
-                return process.wait(timeout=HEARTBEAT_S)
+                return process.wait(timeout=STOP_POLL_S)
             except subprocess.TimeoutExpired:
+                pass
+            if _stop_requested(job_id) and process.poll() is None:
+                # The command saves its state and exits on SIGTERM; a resume continues it.
+                process.send_signal(signal.SIGTERM)
+                return process.wait()
+            if time.monotonic() - last_beat >= HEARTBEAT_S:
                 _heartbeat(job_id)
+                last_beat = time.monotonic()
 
 
 def _outcome(code: int) -> str:
@@ -323,7 +362,7 @@ def inference_job_run(*, job_id: int) -> str | None:
         for argv in commands_for(job, folder):
             code = _run_command(job_id, argv, folder)
             message = _tail(folder / STDERR_FILE) if code else ""
-            if code != EXIT_OK:
+            if code != EXIT_OK or _stop_requested(job_id):
                 break
         if code == EXIT_OK:
             message = _last_summary(folder / STDERR_FILE)
@@ -331,7 +370,9 @@ def inference_job_run(*, job_id: int) -> str | None:
         logger.exception("inference job %s could not run", job_id)
         message = f"The job could not run: {exc}"
         code = EXIT_FAILED
-    status = _outcome(code)
+    status = Status.STOPPED if _stop_requested(job_id) and code != EXIT_OK else _outcome(code)
+    if status == Status.STOPPED:
+        message = "Stopped by a researcher; resume to continue where it stopped."
     InferenceJob.objects.filter(pk=job_id, status=Status.RUNNING, runs=this_run).update(
         status=status,
         exit_code=code,

@@ -301,6 +301,7 @@ class InferenceJob(models.Model):
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
         STOPPED_BUDGET = "stopped_budget", "Stopped at the token budget"
+        STOPPED = "stopped", "Stopped by a researcher"
 
     snapshot = models.ForeignKey(
         GraphSnapshot, on_delete=models.CASCADE, related_name="inference_jobs"
@@ -329,6 +330,8 @@ class InferenceJob(models.Model):
     heartbeat_at = models.DateTimeField(
         null=True, blank=True, help_text="touched while the command runs; stale = worker lost"
     )
+    # A researcher asked a running job to stop; the worker sees it within a second.
+    stop_requested_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -24,6 +24,11 @@ urlpatterns = [
     ),
     path("<slug:slug>/jobs/<int:job_id>.json", views.inference_job_status, name="job_status"),
     path(
+        "<slug:slug>/jobs/<int:job_id>/stop/",
+        views.inference_job_stop_request,
+        name="job_stop",
+    ),
+    path(
         "<slug:slug>/jobs/<int:job_id>/resume/",
         views.inference_job_resume_request,
         name="job_resume",

@@ -195,6 +195,8 @@ def _job_summary(slug: str, job: InferenceJob) -> dict[str, Any]:
         "finished_at": job.finished_at,
         "status_url": reverse("research:job_status", args=[slug, job.pk]),
         "resume_url": reverse("research:job_resume", args=[slug, job.pk]),
+        "stop_url": reverse("research:job_stop", args=[slug, job.pk]),
+        "is_stopping": job.stop_requested_at is not None and job.is_active,
         "files": [
             {
                 "name": f.name,
@@ -289,6 +291,25 @@ def inference_job_resume_request(request: HttpRequest, slug: str, job_id: int) -
         else:
             messages.success(
                 request, f"Job {job.pk} is queued again; it continues where it stopped."
+            )
+    return redirect(_jobs_anchor(study.slug, job.snapshot_id))
+
+
+@require_POST
+@staff_member_required
+def inference_job_stop_request(request: HttpRequest, slug: str, job_id: int) -> HttpResponse:
+    study = _study_or_404(slug)
+    job = _job_or_404(study.pk, job_id)
+    try:
+        stopped = jobs.inference_job_stop(job_id=job.pk)
+    except MoralGraphError as error:
+        messages.error(request, error.message)
+    else:
+        if stopped.status == InferenceJob.Status.STOPPED:
+            messages.success(request, f"Job {job.pk} is stopped; it never started.")
+        else:
+            messages.success(
+                request, f"Job {job.pk} is stopping; what it finished is kept for a resume."
             )
     return redirect(_jobs_anchor(study.slug, job.snapshot_id))
 

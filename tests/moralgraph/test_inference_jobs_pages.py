@@ -366,3 +366,14 @@ def test_the_file_view_serves_only_files_inside_the_job_output(
     Study.objects.create(slug="other", title="Other")
     assert staff.get(f"/research/other/jobs/{job.pk}/files/sft.jsonl").status_code == 404
     assert staff.get(f"/research/other/jobs/{job.pk}.json").status_code == 404
+
+
+def test_a_queued_job_stops_at_once_and_its_task_then_does_nothing(
+    snapshot: GraphSnapshot,
+) -> None:
+    job = InferenceJob.objects.create(snapshot=snapshot, kind="targets", parameters={})
+    stopped = jobs.inference_job_stop(job_id=job.pk)
+    assert stopped.status == InferenceJob.Status.STOPPED
+    assert jobs.inference_job_run(job_id=job.pk) is None  # the late task claims nothing
+    assert InferenceJob.objects.get(pk=job.pk).status == InferenceJob.Status.STOPPED
+    assert jobs.is_resumable(InferenceJob.objects.get(pk=job.pk))

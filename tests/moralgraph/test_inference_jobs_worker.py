@@ -253,3 +253,42 @@ def test_a_budget_stop_shows_and_resume_finishes_it(
     assert len(fake.chat_requests()) > requests_before
     manifest = json.loads(download(staff, files["manifest.json"]))
     assert [run["status"] for run in manifest["runs"]][-1] == "complete"
+
+
+def test_stop_ends_a_running_job_and_resume_finishes_it(
+    reference: GraphSnapshot,
+    staff: Client,
+    fake: FakeLLMServer,
+    llm_worker: ManagedProcess,
+) -> None:
+    contexts = [w["context"] for w in reference.document["winners"]]
+    script_scenarios(fake, contexts)
+    fake.configure(delay_s=2.0)  # slow answers: the job is still running when stopped
+    job = start(staff, reference, kind="dataset-sft", per_context=2)
+
+    def writing_examples() -> bool:
+        llm_worker.assert_running()
+        return status_of(staff, job)["phase"] == "examples"
+
+    wait_until(writing_examples, timeout=DEADLINE_S, interval=0.2, what="the examples phase")
+    response = staff.post(reverse("research:job_stop", args=["mai", job.pk]))
+    assert response.status_code == 302
+    assert status_of(staff, job)["is_stopping"] is True
+    job = finished(job, llm_worker)
+    assert job.status == "stopped", job.message
+    assert "Stopped by a researcher" in job.message
+    data = status_of(staff, job)
+    assert data["is_resumable"] is True and data["done"] < data["planned"]
+    # Stopping a job that is not running says so and changes nothing.
+    again = staff.post(reverse("research:job_stop", args=["mai", job.pk]), follow=True)
+    assert "nothing to stop" in again.content.decode()
+
+    fake.configure(delay_s=0.0)
+    staff.post(reverse("research:job_resume", args=["mai", job.pk]), {})
+    job = finished(job, llm_worker)
+    assert job.status == "done", job.message
+    data = status_of(staff, job)
+    assert data["done"] == data["planned"] == 2 * len(contexts)
+    files = {f["name"]: f["url"] for f in data["files"]}
+    examples = read_jsonl(download(staff, files["sft.jsonl"]))
+    assert len({e["key"] for e in examples}) == len(examples) == data["planned"]

@@ -19,7 +19,8 @@
 
   function render(row, job) {
     const status = field(row, "status");
-    const label = job.status_label + (job.is_stale ? " (worker lost)" : "");
+    const label =
+      job.status_label + (job.is_stale ? " (worker lost)" : job.is_stopping ? " (stopping)" : "");
     if (status.textContent !== label) status.textContent = label;
     status.className = `tag job-status status-${job.status}`;
 
@@ -59,6 +60,7 @@
     );
 
     field(row, "resume").hidden = !job.is_resumable;
+    field(row, "stop").hidden = !job.is_active || job.is_stopping;
     row.dataset.active = job.is_active ? "true" : "false";
   }
 

@@ -43,7 +43,7 @@ from inference.training_data import (  # noqa: E402
     guidance,
     plan_examples,
 )
-from tests.inference_jobs.reference import write_reference_snapshot  # noqa: E402
+from tests.support.reference import write_reference_snapshot  # noqa: E402
 
 MODEL = "fake-model"
 

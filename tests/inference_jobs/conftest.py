@@ -17,7 +17,7 @@ import pytest
 
 from inference.targets import Snapshot, load_snapshot
 from inference.testing import FakeLLMServer
-from tests.inference_jobs.reference import write_reference_snapshot
+from tests.support.reference import write_reference_snapshot
 
 SCENARIOS_PER_CONTEXT = 2
 

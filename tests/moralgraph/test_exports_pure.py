@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import networkx as nx
 import pytest
@@ -20,68 +19,12 @@ from moralgraph.exports import (
     write_graphml,
     write_votes_csv,
 )
-from moralgraph.graph import Params, VoteTable, build, content_hash, snapshot_document
-
-CUTOFF = "2023-10-18T00:00:00Z"
-
-
-def reference_dir() -> Path:
-    """shared/realdata/mai-dft-moral-graph beside the repository (or inside it)."""
-    repo = Path(__file__).resolve().parents[2]
-    candidates = [Path(os.environ["MGE_SHARED_DIR"])] if "MGE_SHARED_DIR" in os.environ else []
-    candidates += [repo.parent / "shared", repo / "shared"]
-    for candidate in candidates:
-        folder = candidate / "realdata" / "mai-dft-moral-graph"
-        if folder.is_dir():
-            return folder
-    pytest.fail(f"reference data missing: no realdata/mai-dft-moral-graph under {candidates}")
-
-
-def load(relative: str) -> Any:
-    with (reference_dir() / relative).open() as handle:
-        return json.load(handle)
+from tests.support.reference import load_reference, reference_snapshot_document
 
 
 @cache
-def reference_snapshot(mode: str = "reference") -> dict[str, Any]:
-    judgements = [j for j in load("db-dump/edge.json") if j["createdAt"] < CUTOFF]
-    votes = VoteTable.from_rows(
-        (j["userId"], j["fromId"], j["toId"], j["contextId"], j["relationship"]) for j in judgements
-    )
-    params = Params(mode=mode, bootstrap=20)  # type: ignore[arg-type]
-    result = build(votes, params)
-    cards = load("db-dump/canonicalValuesCard.json")
-    values = [
-        {
-            "id": card["id"],
-            "source_id": card["id"],
-            "title": card["title"],
-            "description": card["instructionsDetailed"],
-            "policies": card["evaluationCriteria"],
-            "instructions_short": card["instructionsShort"],
-            "instructions_detailed": card["instructionsDetailed"],
-        }
-        for card in cards
-    ]
-    return snapshot_document(
-        snapshot_id=f"golden-{mode}",
-        created_at="2023-10-18T00:00:00Z",
-        study={
-            "slug": "dft",
-            "title": "Democratic Fine-Tuning",
-            "questions": [
-                {"id": i, "title": case["title"], "text": case["question"]}
-                for i, case in enumerate(load("db-dump/case.json"))
-            ],
-        },
-        contexts=[{"id": i + 1, "text": text} for i, text in enumerate(result.contexts)],
-        values=values,
-        result=result,
-        params=params,
-        filters={"created_before": CUTOFF},
-        stats={"participants": result.participants, "votes": result.votes},
-        content_hash=content_hash(votes, params),
-    )
+def reference_snapshot(mode: Literal["reference", "context"] = "reference") -> dict[str, Any]:
+    return reference_snapshot_document(mode=mode)
 
 
 def _canonical_edges(edges: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -93,7 +36,7 @@ def _canonical_edges(edges: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def test_reference_json_equals_the_published_file() -> None:
     exported = to_reference_json(reference_snapshot())
-    expected = load("published/moral-graph-all-participants.json")
+    expected = load_reference("published/moral-graph-all-participants.json")
     published_values = sorted(
         (
             {k: v for k, v in value.items() if k not in ("createdAt", "updatedAt")}

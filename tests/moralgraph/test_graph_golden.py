@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import os
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,38 +10,17 @@ import pytest
 
 from moralgraph.graph import Params, VoteTable, build
 from moralgraph.graph.rank import block_pagerank
-
-CUTOFF = "2023-10-18T00:00:00Z"
-
-
-def shared_dir() -> Path:
-    """The `shared` folder beside the repository root (or inside it, on a device copy)."""
-    repo = Path(__file__).resolve().parents[2]
-    candidates = [Path(os.environ["MGE_SHARED_DIR"])] if "MGE_SHARED_DIR" in os.environ else []
-    candidates += [repo.parent / "shared", repo / "shared"]
-    for candidate in candidates:
-        if (candidate / "realdata" / "mai-dft-moral-graph").is_dir():
-            return candidate
-    pytest.fail(
-        "the reference data is missing: expected shared/realdata/mai-dft-moral-graph beside the "
-        f"repository (looked in {', '.join(str(c) for c in candidates)})"
-    )
-
-
-def reference_dir() -> Path:
-    return shared_dir() / "realdata" / "mai-dft-moral-graph"
+from tests.support.reference import CUTOFF, load_reference
 
 
 @cache
 def judgements() -> list[dict[str, Any]]:
-    with (reference_dir() / "db-dump" / "edge.json").open() as handle:
-        return list(json.load(handle))
+    return list(load_reference("db-dump/edge.json"))
 
 
 @cache
 def published() -> dict[str, Any]:
-    with (reference_dir() / "published" / "moral-graph-all-participants.json").open() as handle:
-        return dict(json.load(handle))
+    return dict(load_reference("published/moral-graph-all-participants.json"))
 
 
 def reference_votes(before: str | None = CUTOFF) -> VoteTable:

@@ -1,9 +1,8 @@
-"""The reference study's snapshot file, built purely (``moralgraph.graph``, no database).
-
-The same recipe as ``tests/moralgraph/test_exports_pure.py``: the published sample (judgements
-before the cut-off), reference mode, the canonical cards as values. Used by the tests of
-``inference``'s jobs and by ``bench/generate.py``; ``inference`` itself never imports
-``moralgraph``, it reads the file this writes.
+"""The reference study's data and its snapshot, built purely (``moralgraph.graph``, no
+database): the published sample (judgements before the cut-off), the canonical cards as
+values. Used by the graph's golden and export tests, the tests of ``inference``'s jobs and
+``bench/generate.py``; ``inference`` itself never imports ``moralgraph``, it reads the file
+this writes.
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from moralgraph.graph import Params, VoteTable, build, content_hash, snapshot_document
 
@@ -32,17 +31,20 @@ def reference_dir() -> Path:
     )
 
 
-def _load(relative: str) -> Any:
+def load_reference(relative: str) -> Any:
+    """A file of the reference data, parsed: ``load_reference("db-dump/edge.json")``."""
     with (reference_dir() / relative).open(encoding="utf-8") as handle:
         return json.load(handle)
 
 
-def reference_snapshot_document(*, bootstrap: int = 20) -> dict[str, Any]:
-    judgements = [j for j in _load("db-dump/edge.json") if j["createdAt"] < CUTOFF]
+def reference_snapshot_document(
+    *, mode: Literal["reference", "context"] = "reference", bootstrap: int = 20
+) -> dict[str, Any]:
+    judgements = [j for j in load_reference("db-dump/edge.json") if j["createdAt"] < CUTOFF]
     votes = VoteTable.from_rows(
         (j["userId"], j["fromId"], j["toId"], j["contextId"], j["relationship"]) for j in judgements
     )
-    params = Params(mode="reference", bootstrap=bootstrap)
+    params = Params(mode=mode, bootstrap=bootstrap)
     result = build(votes, params)
     values = [
         {
@@ -54,17 +56,17 @@ def reference_snapshot_document(*, bootstrap: int = 20) -> dict[str, Any]:
             "instructions_short": card["instructionsShort"],
             "instructions_detailed": card["instructionsDetailed"],
         }
-        for card in _load("db-dump/canonicalValuesCard.json")
+        for card in load_reference("db-dump/canonicalValuesCard.json")
     ]
     document = snapshot_document(
-        snapshot_id="reference",
+        snapshot_id=f"golden-{mode}",
         created_at=CUTOFF,
         study={
             "slug": "dft",
             "title": "Democratic Fine-Tuning",
             "questions": [
                 {"id": i, "title": case["title"], "text": case["question"]}
-                for i, case in enumerate(_load("db-dump/case.json"))
+                for i, case in enumerate(load_reference("db-dump/case.json"))
             ],
         },
         contexts=[{"id": i + 1, "text": text} for i, text in enumerate(result.contexts)],

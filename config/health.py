@@ -29,7 +29,7 @@ def _check_broker() -> tuple[bool, str]:
     try:
         with celery_app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
-            return True, conn.transport_cls if isinstance(conn.transport_cls, str) else "ok"
+            return True, str(conn.transport_cls)
     except Exception as exc:
         return False, f"{type(exc).__name__}: {exc}"
 

@@ -80,6 +80,15 @@ def participant_get(*, participant_id: int | None, study: Study) -> Participant 
     return Participant.objects.filter(pk=participant_id, study=study).first()
 
 
+def interview_owned(*, interview_id: int, participant_ids: list[int]) -> Interview | None:
+    """The interview with its question and study, if one of these participants owns it."""
+    return (
+        Interview.objects.select_related("question", "participant__study")
+        .filter(pk=interview_id, participant_id__in=participant_ids)
+        .first()
+    )
+
+
 def interview_for_participant(
     *, interview_id: int, participant_ids: list[int]
 ) -> InterviewInfo | None:

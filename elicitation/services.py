@@ -281,25 +281,6 @@ def interview_answer_store(
     return message_as_frame(message), proposal_frame
 
 
-def interview_message_add_assistant(
-    *,
-    interview_id: int,
-    text: str,
-    is_stopped: bool = False,
-    duration_ms: int | None = None,
-    tokens: int = 0,
-) -> dict[str, Any]:
-    """An interviewer message without a card."""
-    frame, _ = interview_answer_store(
-        interview_id=interview_id,
-        text=text,
-        is_stopped=is_stopped,
-        duration_ms=duration_ms,
-        tokens=tokens,
-    )
-    return frame
-
-
 @transaction.atomic
 def values_card_submit(*, interview_id: int, proposal_id: int) -> ValuesCard:
     """The participant confirms one of the interviewer's proposals: the only way a card is

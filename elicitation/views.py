@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from elicitation import selectors, services
@@ -194,11 +194,12 @@ def question_choose(request: HttpRequest, slug: str) -> HttpResponse:
 
 def _own_interview(request: HttpRequest, interview_id: int) -> Interview:
     # Someone else's interview is "not found": its existence is not confirmed.
-    return get_object_or_404(
-        Interview.objects.select_related("question", "participant__study"),
-        pk=interview_id,
-        participant_id__in=_session_ids(request),
+    interview = selectors.interview_owned(
+        interview_id=interview_id, participant_ids=_session_ids(request)
     )
+    if interview is None:
+        raise Http404("No such interview.")
+    return interview
 
 
 def interview_page(request: HttpRequest, interview_id: int) -> HttpResponse:

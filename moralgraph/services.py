@@ -347,6 +347,17 @@ def snapshot_rebuild_request(*, study_id: int) -> bool:
     return bool(claimed)
 
 
+@transaction.atomic
+def snapshot_rebuild_force(*, study_id: int) -> None:
+    """A researcher asks for a rebuild: like a vote's request, but the task is sent even when
+    one is marked queued, in case that one was lost (a flushed broker). The worker's
+    compare-and-set claim coalesces the two."""
+    if not snapshot_rebuild_request(study_id=study_id):
+        from moralgraph import tasks
+
+        transaction.on_commit(lambda: tasks.snapshot_rebuild.delay(study_id))
+
+
 def _rebuild_claim(study_id: int) -> int | None:
     """Compare-and-set: take the study's rebuild unless another worker holds a live lease.
     Returns the request sequence number being built."""

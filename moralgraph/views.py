@@ -8,14 +8,13 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
-from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
-from moralgraph import jobs, presenters, selectors, services, tasks
+from moralgraph import jobs, presenters, selectors, services
 from moralgraph.errors import MoralGraphError
 from moralgraph.export_files import FORMATS, export_file
 from moralgraph.forms import InferenceJobForm, ResumeForm
@@ -107,11 +106,7 @@ def snapshot_build_request(request: HttpRequest, slug: str) -> HttpResponse:
     """Queue a rebuild of the study's live graph: a worker builds it with the live parameters
     (the same path as votes take, so bursts coalesce)."""
     study = _study_or_404(slug)
-    with transaction.atomic():
-        if not services.snapshot_rebuild_request(study_id=study.pk):
-            # Already marked queued: send the task again all the same, in case the queued one
-            # was lost (a flushed broker). The worker's compare-and-set claim coalesces them.
-            transaction.on_commit(lambda: tasks.snapshot_rebuild.delay(study.pk))
+    services.snapshot_rebuild_force(study_id=study.pk)
     messages.success(request, "A new snapshot is being built. Refresh this page in a few seconds.")
     return redirect("research:study", slug=study.slug)
 

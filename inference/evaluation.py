@@ -9,14 +9,13 @@ policies, whether the answer attends to it, and rates the whole answer 1–5.
 Adherence of an answer = the share of the value's policies it attends to. The report gives,
 per context and overall (the mean over answers, and the mean over contexts), the adherence,
 the mean score and the share of answers scored 4 or 5: ``report.json`` and ``report.txt``.
-``compare_reports`` sets two reports side by side.
+``compare_reports`` sets two reports side by side (both in ``inference.evaluation_report``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ from inference.engine import (
     read_records,
     run_job,
 )
+from inference.evaluation_report import build_report, report_table
 from inference.gateway import Gateway
 from inference.prompts import load_prompt
 from inference.scenarios import Scenario
@@ -37,13 +37,6 @@ from inference.targets import ContextWinner, Snapshot, ValueCard, write_text_ato
 
 JUDGE_PROMPT = "adherence_judge"
 ANSWERS = "answers"
-REPORT_FORMAT = "mge-evaluation-report"
-REPORT_VERSION = 1
-HIGH_SCORE = 4
-
-
-class ReportError(ValueError):
-    """A report file that cannot be read or compared."""
 
 
 def judge_schema(policy_count: int) -> dict[str, Any]:
@@ -83,6 +76,97 @@ class ModelSpec:
     base_url: str
 
 
+class _Evaluator:
+    """Has the model answer one item, then the judge read the answer against the value."""
+
+    def __init__(
+        self,
+        snapshot: Snapshot,
+        answerer: ModelSpec,
+        judge: ModelSpec,
+        *,
+        system_prompt: str | None,
+        max_tokens: int,
+        temperature: float | None,
+    ) -> None:
+        self.snapshot = snapshot
+        self.answerer = answerer
+        self.judge = judge
+        self.prompt = load_prompt(JUDGE_PROMPT)
+        self.system_prompt = system_prompt
+        self.max_tokens = max_tokens
+        self.temperature = temperature
+
+    def setup(self, system_prompt_source: str | None) -> dict[str, Any]:
+        """Who answered and judged, and how: recorded in the report."""
+        system_prompt = self.system_prompt
+        return {
+            "model": self.answerer.gateway.model,
+            "base_url": self.answerer.base_url,
+            "judge_model": self.judge.gateway.model,
+            "judge_base_url": self.judge.base_url,
+            "judge_prompt": self.prompt.ref,
+            "judge_prompt_sha256": self.prompt.sha256,
+            "system_prompt_sha256": (
+                hashlib.sha256(system_prompt.encode()).hexdigest() if system_prompt else None
+            ),
+            "system_prompt_source": system_prompt_source,
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+        }
+
+    async def produce(self, item: EvaluationItem) -> dict[str, Any]:
+        messages = [{"role": "user", "content": item.scenario.text}]
+        if self.system_prompt:
+            messages.insert(0, {"role": "system", "content": self.system_prompt})
+        answer = await complete_text(
+            self.answerer.gateway,
+            messages,
+            max_tokens=self.max_tokens,
+            temperature=self.temperature,
+        )
+        verdict = await self._verdict(item, answer)
+        attended = [bool(flag) for flag in verdict["attended"]]
+        return {
+            "key": item.key,
+            "context": item.winner.context,
+            "context_id": item.winner.context_id,
+            "scenario_id": item.scenario.id,
+            "scenario": item.scenario.text,
+            "value_id": item.value.id,
+            "answer": answer,
+            "attended": attended,
+            "adherence": sum(attended) / len(attended) if attended else 0.0,
+            "score": int(verdict["score"]),
+            "reason": str(verdict["reason"]),
+            "snapshot_content_hash": self.snapshot.content_hash,
+        }
+
+    async def _verdict(self, item: EvaluationItem, answer: str) -> dict[str, Any]:
+        policies = item.value.policies
+        content = self.prompt.render(
+            context=item.winner.context,
+            value_title=item.value.title,
+            value_description=item.value.description,
+            value_policies="\n".join(
+                f"{i}. {policy}" for i, policy in enumerate(policies, start=1)
+            ),
+            policy_count=len(policies),
+            scenario=item.scenario.text,
+            answer=answer,
+        )
+        return await self.judge.gateway.structured(
+            [{"role": "user", "content": content}],
+            schema=judge_schema(len(policies)),
+            name="adherence",
+            temperature=0.0,
+        )
+
+    def estimate(self, item: EvaluationItem) -> int:
+        texts = [item.scenario.text, self.prompt.text, *item.value.policies]
+        return prompt_tokens_estimate([*texts, self.system_prompt or ""]) + 2 * self.max_tokens
+
+
 async def evaluate_model(
     snapshot: Snapshot,
     scenarios: Mapping[str, Sequence[Scenario]],
@@ -100,25 +184,15 @@ async def evaluate_model(
     progress: bool = True,
 ) -> tuple[JobResult, dict[str, Any]]:
     """Answer, judge, and write ``answers.jsonl``, ``report.json`` and ``report.txt``."""
-    prompt = load_prompt(JUDGE_PROMPT)
-    system_sha = hashlib.sha256(system_prompt.encode()).hexdigest() if system_prompt else None
-    setup = {
-        "model": answerer.gateway.model,
-        "base_url": answerer.base_url,
-        "judge_model": judge.gateway.model,
-        "judge_base_url": judge.base_url,
-        "judge_prompt": prompt.ref,
-        "judge_prompt_sha256": prompt.sha256,
-        "system_prompt_sha256": system_sha,
-        "system_prompt_source": system_prompt_source,
-        "max_tokens": max_tokens,
-        "temperature": temperature,
-    }
-    identity = {
-        "kind": "evaluation",
-        "snapshot_content_hash": snapshot.content_hash,
-        **{k: v for k, v in setup.items() if k != "system_prompt_source"},
-    }
+    evaluator = _Evaluator(
+        snapshot,
+        answerer,
+        judge,
+        system_prompt=system_prompt,
+        max_tokens=max_tokens,
+        temperature=temperature,
+    )
+    setup = evaluator.setup(system_prompt_source)
     items = [
         EvaluationItem(winner, snapshot.values[winner.value_id], scenario)
         for winner in snapshot.winners
@@ -126,65 +200,19 @@ async def evaluate_model(
     ]
     if limit is not None:
         items = items[:limit]
-
-    async def produce(item: EvaluationItem) -> dict[str, Any]:
-        messages = [{"role": "user", "content": item.scenario.text}]
-        if system_prompt:
-            messages.insert(0, {"role": "system", "content": system_prompt})
-        answer = await complete_text(
-            answerer.gateway, messages, max_tokens=max_tokens, temperature=temperature
-        )
-        policies = item.value.policies
-        verdict = await judge.gateway.structured(
-            [
-                {
-                    "role": "user",
-                    "content": prompt.render(
-                        context=item.winner.context,
-                        value_title=item.value.title,
-                        value_description=item.value.description,
-                        value_policies="\n".join(
-                            f"{i}. {policy}" for i, policy in enumerate(policies, start=1)
-                        ),
-                        policy_count=len(policies),
-                        scenario=item.scenario.text,
-                        answer=answer,
-                    ),
-                }
-            ],
-            schema=judge_schema(len(policies)),
-            name="adherence",
-            temperature=0.0,
-        )
-        attended = [bool(flag) for flag in verdict["attended"]]
-        return {
-            "key": item.key,
-            "context": item.winner.context,
-            "context_id": item.winner.context_id,
-            "scenario_id": item.scenario.id,
-            "scenario": item.scenario.text,
-            "value_id": item.value.id,
-            "answer": answer,
-            "attended": attended,
-            "adherence": sum(attended) / len(attended) if attended else 0.0,
-            "score": int(verdict["score"]),
-            "reason": str(verdict["reason"]),
-            "snapshot_content_hash": snapshot.content_hash,
-        }
-
-    def estimate(item: EvaluationItem) -> int:
-        texts = [item.scenario.text, prompt.text, *item.value.policies, system_prompt or ""]
-        return prompt_tokens_estimate(texts) + 2 * max_tokens
-
     result = await run_job(
         items,
-        produce,
+        evaluator.produce,
         out_dir=out_dir,
         name=ANSWERS,
-        identity=identity,
+        identity={
+            "kind": "evaluation",
+            "snapshot_content_hash": snapshot.content_hash,
+            **{k: v for k, v in setup.items() if k != "system_prompt_source"},
+        },
         concurrency=concurrency,
         max_tokens_total=max_tokens_total,
-        estimate_tokens=estimate,
+        estimate_tokens=evaluator.estimate,
         progress=progress,
         description="evaluation",
         extra_manifest={"snapshot": snapshot.summary()},
@@ -198,205 +226,3 @@ async def evaluate_model(
     )
     write_text_atomic(out_dir / "report.txt", report_table(report))
     return result, report
-
-
-def build_report(
-    snapshot: Snapshot,
-    records: Sequence[Mapping[str, Any]],
-    setup: Mapping[str, Any],
-    *,
-    is_complete: bool,
-) -> dict[str, Any]:
-    by_context: dict[str, list[Mapping[str, Any]]] = {}
-    for record in records:
-        by_context.setdefault(str(record["context"]), []).append(record)
-    contexts = []
-    for winner in snapshot.winners:
-        rows = by_context.get(winner.context, [])
-        contexts.append(
-            {
-                "context": winner.context,
-                "context_id": winner.context_id,
-                "value_id": winner.value_id,
-                "value_title": snapshot.values[winner.value_id].title,
-                "support": winner.support,
-                **_summary(rows),
-            }
-        )
-    answered = [c for c in contexts if c["n"]]
-    overall = _summary(records)
-    overall["macro_adherence"] = (
-        sum(c["adherence"] for c in answered) / len(answered) if answered else None
-    )
-    return {
-        "format": REPORT_FORMAT,
-        "format_version": REPORT_VERSION,
-        "snapshot": snapshot.summary(),
-        **dict(setup),
-        "is_complete": is_complete,
-        "contexts": contexts,
-        "overall": overall,
-    }
-
-
-def _summary(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    n = len(rows)
-    if not n:
-        return {"n": 0, "adherence": None, "adherence_se": None, "score": None, "share_high": None}
-    adherence = [float(r["adherence"]) for r in rows]
-    mean = sum(adherence) / n
-    variance = sum((a - mean) ** 2 for a in adherence) / (n - 1) if n > 1 else 0.0
-    return {
-        "n": n,
-        "adherence": mean,
-        "adherence_se": math.sqrt(variance / n),
-        "score": sum(int(r["score"]) for r in rows) / n,
-        "share_high": sum(int(r["score"]) >= HIGH_SCORE for r in rows) / n,
-    }
-
-
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value:.0%}"
-
-
-def _num(value: float | None) -> str:
-    return "—" if value is None else f"{value:.2f}"
-
-
-def report_table(report: Mapping[str, Any]) -> str:
-    """The report as a plain text table."""
-    header = ["context", "winning value", "n", "adherence", "± se", "score", "4–5"]
-    rows = [
-        [
-            c["context"],
-            c["value_title"],
-            str(c["n"]),
-            _pct(c["adherence"]),
-            _pct(c["adherence_se"]),
-            _num(c["score"]),
-            _pct(c["share_high"]),
-        ]
-        for c in report["contexts"]
-    ]
-    overall = report["overall"]
-    rows.append(
-        [
-            "overall (mean over answers)",
-            "",
-            str(overall["n"]),
-            _pct(overall["adherence"]),
-            _pct(overall["adherence_se"]),
-            _num(overall["score"]),
-            _pct(overall["share_high"]),
-        ]
-    )
-    rows.append(
-        ["overall (mean over contexts)", "", "", _pct(overall["macro_adherence"]), "", "", ""]
-    )
-    title = (
-        f"Adherence of {report['model']} to the winning values of snapshot "
-        f"{report['snapshot']['content_hash'][:12]} (judge: {report['judge_model']})"
-    )
-    if not report.get("is_complete", True):
-        title += "  [incomplete]"
-    return title + "\n\n" + _text_table(header, rows) + "\n"
-
-
-def _text_table(header: Sequence[str], rows: Sequence[Sequence[str]], *, left: int = 2) -> str:
-    """Columns padded to width (the first ``left`` left-aligned); the last two rows are totals."""
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-
-    def line(cells: Sequence[str]) -> str:
-        parts = [
-            str(cell).ljust(width) if i < left else str(cell).rjust(width)
-            for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
-        ]
-        return "  ".join(parts).rstrip()
-
-    rule = "  ".join("-" * w for w in widths)
-    return "\n".join(
-        [line(header), rule, *(line(r) for r in rows[:-2]), rule, *(line(r) for r in rows[-2:])]
-    )
-
-
-def load_report(path: Path) -> dict[str, Any]:
-    """A ``report.json``, given it or the evaluation folder that holds it."""
-    if path.is_dir():
-        path = path / "report.json"
-    if not path.is_file():
-        raise ReportError(f"no evaluation report at {path}")
-    try:
-        report: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ReportError(f"cannot read {path}: {exc}") from exc
-    if report.get("format") != REPORT_FORMAT:
-        raise ReportError(f"{path} is not an evaluation report (format {report.get('format')!r})")
-    return report
-
-
-def compare_reports(a: Mapping[str, Any], b: Mapping[str, Any]) -> str:
-    """Two reports side by side, per context and overall, as a text table."""
-    label_a, label_b = f"A: {a['model']}", f"B: {b['model']}"
-    notes = []
-    if a["snapshot"]["content_hash"] != b["snapshot"]["content_hash"]:
-        notes.append(
-            "Note: the reports come from different snapshots "
-            f"({a['snapshot']['content_hash'][:12]} vs {b['snapshot']['content_hash'][:12]}); "
-            "contexts are matched by text."
-        )
-    if a.get("judge_model") != b.get("judge_model"):
-        notes.append(
-            f"Note: different judges ({a.get('judge_model')} vs {b.get('judge_model')}); "
-            "scores may not be comparable."
-        )
-    b_contexts = {c["context"]: c for c in b["contexts"]}
-    header = ["context", "n A", "n B", "adh. A", "adh. B", "Δ adh.", "score A", "score B"]
-    rows = []
-    order = [c["context"] for c in a["contexts"]] + [
-        c["context"]
-        for c in b["contexts"]
-        if c["context"] not in {x["context"] for x in a["contexts"]}
-    ]
-    a_contexts = {c["context"]: c for c in a["contexts"]}
-    empty = {"n": 0, "adherence": None, "score": None}
-    for context in order:
-        ca, cb = a_contexts.get(context, empty), b_contexts.get(context, empty)
-        rows.append(_compare_row(context, ca, cb))
-    rows.append(_compare_row("overall (mean over answers)", a["overall"], b["overall"]))
-    macro_a, macro_b = a["overall"].get("macro_adherence"), b["overall"].get("macro_adherence")
-    rows.append(
-        [
-            "overall (mean over contexts)",
-            "",
-            "",
-            _pct(macro_a),
-            _pct(macro_b),
-            _delta(macro_a, macro_b),
-            "",
-            "",
-        ]
-    )
-    lines = [
-        f"{label_a}  (judge {a.get('judge_model')})",
-        f"{label_b}  (judge {b.get('judge_model')})",
-    ]
-    return "\n".join([*lines, *notes, "", _text_table(header, rows, left=1)]) + "\n"
-
-
-def _compare_row(context: str, a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:
-    return [
-        context,
-        str(a["n"]),
-        str(b["n"]),
-        _pct(a["adherence"]),
-        _pct(b["adherence"]),
-        _delta(a["adherence"], b["adherence"]),
-        _num(a["score"]),
-        _num(b["score"]),
-    ]
-
-
-def _delta(a: float | None, b: float | None) -> str:
-    if a is None or b is None:
-        return "—"
-    return f"{(b - a) * 100:+.0f} pts"

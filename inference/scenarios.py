@@ -111,6 +111,36 @@ class _Batch:
         return f"scenarios|ctx={self.context_id}|round={self.round}|part={self.part}"
 
 
+class _BatchWriter:
+    """Asks the model for one batch of user messages in a context."""
+
+    def __init__(self, snapshot: Snapshot, gateway: Gateway, temperature: float | None) -> None:
+        self.gateway = gateway
+        self.temperature = temperature
+        self.prompt = load_prompt(SCENARIO_PROMPT)
+        self.examples = "\n".join(f"- {question}" for question in snapshot.questions) or "(none)"
+
+    async def produce(self, batch: _Batch) -> dict[str, Any]:
+        avoid = "\n".join(f"- {text}" for text in batch.avoid) or "(none yet)"
+        message = self.prompt.render(
+            context=batch.context, count=batch.count, examples=self.examples, avoid=avoid
+        )
+        data = await self.gateway.structured(
+            [{"role": "user", "content": message}],
+            schema=SCENARIOS_SCHEMA,
+            name="scenarios",
+            temperature=self.temperature,
+        )
+        return {
+            "key": batch.key,
+            "context": batch.context,
+            "context_id": batch.context_id,
+            "round": batch.round,
+            "part": batch.part,
+            "scenarios": [str(text) for text in data["scenarios"]],
+        }
+
+
 async def generate_scenarios(
     snapshot: Snapshot,
     gateway: Gateway,
@@ -127,37 +157,15 @@ async def generate_scenarios(
     """Generate, deduplicate and write ``scenarios.jsonl``; resumable like a dataset job."""
     if per_context < 1:
         raise ValueError("per_context must be at least 1")
-    prompt = load_prompt(SCENARIO_PROMPT)
-    examples = "\n".join(f"- {question}" for question in snapshot.questions) or "(none)"
+    writer = _BatchWriter(snapshot, gateway, temperature)
     identity = {
         "kind": "scenarios",
         "snapshot_content_hash": snapshot.content_hash,
         "model": gateway.model,
-        "prompt": prompt.ref,
-        "prompt_sha256": prompt.sha256,
+        "prompt": writer.prompt.ref,
+        "prompt_sha256": writer.prompt.sha256,
         "embed_model": gateway.embed_model,
     }
-
-    async def produce(batch: _Batch) -> dict[str, Any]:
-        avoid = "\n".join(f"- {text}" for text in batch.avoid) or "(none yet)"
-        message = prompt.render(
-            context=batch.context, count=batch.count, examples=examples, avoid=avoid
-        )
-        data = await gateway.structured(
-            [{"role": "user", "content": message}],
-            schema=SCENARIOS_SCHEMA,
-            name="scenarios",
-            temperature=temperature,
-        )
-        return {
-            "key": batch.key,
-            "context": batch.context,
-            "context_id": batch.context_id,
-            "round": batch.round,
-            "part": batch.part,
-            "scenarios": [str(text) for text in data["scenarios"]],
-        }
-
     result: JobResult | None = None
     spent = 0  # one budget covers every round of this run
     accepted = await deduplicate(snapshot, gateway, out_dir, similarity=similarity)
@@ -168,7 +176,7 @@ async def generate_scenarios(
         left = None if max_tokens_total is None else max(1, max_tokens_total - spent)
         result = await run_job(
             batches,
-            produce,
+            writer.produce,
             out_dir=out_dir,
             name=BATCHES,
             identity=identity,
@@ -188,6 +196,17 @@ async def generate_scenarios(
     write_scenarios(out_dir / SCENARIOS_FILE, chosen)
     counts = {w.context: len(chosen.get(w.context, [])) for w in snapshot.winners}
     _record_summary(out_dir, counts, per_context)
+    return _outcome(result, counts, per_context, max_rounds, out_dir / SCENARIOS_FILE)
+
+
+def _outcome(
+    result: JobResult | None,
+    counts: Mapping[str, int],
+    per_context: int,
+    max_rounds: int,
+    output: Path,
+) -> JobResult:
+    """The last round's result, told about the scenarios file as a whole."""
     if result is None:  # nothing was needed: every context already had enough
         return JobResult(
             status=COMPLETE,
@@ -199,7 +218,7 @@ async def generate_scenarios(
             tokens_used=0,
             elapsed_s=0.0,
             message=f"Complete: {sum(counts.values())} scenarios already written.",
-            output=out_dir / SCENARIOS_FILE,
+            output=output,
         )
     short = {ctx: n for ctx, n in counts.items() if n < per_context}
     if result.status == COMPLETE and short:
@@ -213,7 +232,7 @@ async def generate_scenarios(
             f"Complete: {sum(counts.values())} scenarios ({per_context} per context, "
             f"{len(counts)} contexts)."
         )
-    result.output = out_dir / SCENARIOS_FILE
+    result.output = output
     return result
 
 

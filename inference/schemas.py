@@ -1,8 +1,9 @@
 """JSON schemas for model I/O, the ``propose_card`` tool, and the proposed-card validator.
 
-The JSON schema says what the model must send; ``validate_card`` adds the shape rules of
-DESIGN §3 that a schema cannot express well (words, sentences, plural noun phrases). The
-rules apply to what *our* interviewer proposes; stored and imported values accept other
+The JSON schema says what the model must send; ``validate_card`` adds the shape rules a
+schema cannot express well: a title of 3–6 words, a description of 1–3 sentences, 3–7
+policies each starting with a capitalised plural noun phrase ("MOMENTS where…"). The rules
+apply to what *our* interviewer proposes; stored and imported values accept other
 shapes and are not checked here.
 """
 

@@ -1,7 +1,7 @@
-"""Alignment targets from a snapshot file (DESIGN §4.7), and the typed view of that file.
+"""Alignment targets from a snapshot file, and the typed view of that file.
 
 Everything downstream of the graph (targets, scenarios, datasets, evaluations) reads one
-exported snapshot JSON (DESIGN §4.6) through ``load_snapshot``: never the database, never
+exported snapshot JSON through ``load_snapshot``: never the database, never
 Django, never ``moralgraph`` at runtime, so it runs on a GPU host with only that file. The
 file is validated against ``moralgraph/snapshot.schema.json`` (read as JSON by path).
 

@@ -1,4 +1,4 @@
-"""Fine-tuning datasets from a snapshot: SFT, DPO and KTO (DESIGN §4.7).
+"""Fine-tuning datasets from a snapshot: SFT, DPO and KTO.
 
 Each example pairs a scenario (a user message in a context) with answers the generation
 model wrote while guided by one value of the graph (``inference/prompts/guided_answer.v1.md``
@@ -21,38 +21,24 @@ Every example carries ``key`` (kind, context, scenario, values: a rerun resumes 
 duplicating) and ``provenance`` (snapshot content hash, the values and their roles, the
 context, the winner's support and the vote counts of the edge(s) that justify it, the
 generation model and prompt hash). The folder also gets ``manifest.json`` (job state) and a
-dataset card, ``README.md``.
+dataset card, ``README.md`` (``inference.dataset_card``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from inference.engine import (
-    COMPLETE,
-    JobResult,
-    complete_text,
-    prompt_tokens_estimate,
-    read_records,
-    run_job,
-)
+from inference.dataset_card import write_dataset_card
+from inference.engine import JobResult, complete_text, prompt_tokens_estimate, run_job
 from inference.gateway import Gateway
 from inference.prompts import Prompt, load_prompt
-from inference.scenarios import SCENARIOS_FILE, Scenario
-from inference.targets import (
-    ContextWinner,
-    GraphEdge,
-    Snapshot,
-    ValueCard,
-    support_phrase,
-    write_text_atomic,
-)
+from inference.scenarios import Scenario
+from inference.targets import ContextWinner, GraphEdge, Snapshot, ValueCard
 
 Kind = Literal["sft", "dpo", "kto"]
 KINDS: tuple[Kind, ...] = ("sft", "dpo", "kto")
@@ -218,6 +204,68 @@ def build_example(
     return record
 
 
+class _Answerer:
+    """Writes the answers of planned examples: one request per guide, its value's guidance
+    as the system message (rendered once per context and value)."""
+
+    def __init__(self, gateway: Gateway, prompt: Prompt, settings: GenerationSettings) -> None:
+        self.gateway = gateway
+        self.prompt = prompt
+        self.settings = settings
+        self._systems: dict[tuple[str, int], str] = {}
+
+    def generation(self) -> dict[str, Any]:
+        """How the answers are written: recorded in every example and in the job's identity."""
+        return {
+            "model": self.gateway.model,
+            "prompt": self.prompt.ref,
+            "prompt_sha256": self.prompt.sha256,
+            "temperature": self.settings.temperature,
+            "max_tokens": self.settings.max_tokens,
+        }
+
+    def system_for(self, context: str, value: ValueCard) -> str:
+        cache_key = (context, value.id)
+        text = self._systems.get(cache_key)
+        if text is None:
+            text = self._systems[cache_key] = guidance(
+                self.prompt, context, value, max_words=self.settings.max_words
+            )
+        return text
+
+    async def answer(self, context: str, scenario: Scenario, value: ValueCard) -> str:
+        messages = [
+            {"role": "system", "content": self.system_for(context, value)},
+            {"role": "user", "content": scenario.text},
+        ]
+        return await complete_text(
+            self.gateway,
+            messages,
+            max_tokens=self.settings.max_tokens,
+            temperature=self.settings.temperature,
+        )
+
+    async def answers(self, example: PlannedExample) -> dict[str, str]:
+        """Each guide's answer, by the guide's role."""
+        context = example.winner.context
+        if len(example.guides) == 1:  # no task for a lone request: less CPU per example
+            texts = [await self.answer(context, example.scenario, example.guides[0].value)]
+        else:
+            texts = await asyncio.gather(
+                *(self.answer(context, example.scenario, g.value) for g in example.guides)
+            )
+        return {g.role: text for g, text in zip(example.guides, texts, strict=True)}
+
+    def estimate(self, example: PlannedExample) -> int:
+        """Tokens an example may take: its prompts, and the answers at their longest."""
+        guides = len(example.guides)
+        texts = [self.system_for(example.winner.context, g.value) for g in example.guides]
+        prompt_part = prompt_tokens_estimate(texts) + guides * prompt_tokens_estimate(
+            [example.scenario.text]
+        )
+        return prompt_part + guides * self.settings.max_tokens
+
+
 async def generate_dataset(
     snapshot: Snapshot,
     kind: Kind,
@@ -236,69 +284,26 @@ async def generate_dataset(
     """Generate (or resume) ``out_dir/<kind>.jsonl`` and write its dataset card."""
     if kind not in KINDS:
         raise ValueError(f"unknown dataset kind {kind!r}; one of {', '.join(KINDS)}")
-    settings = settings or GenerationSettings()
-    prompt = load_prompt(GUIDED_PROMPT)
-    generation = {
-        "model": gateway.model,
-        "prompt": prompt.ref,
-        "prompt_sha256": prompt.sha256,
-        "temperature": settings.temperature,
-        "max_tokens": settings.max_tokens,
-    }
-    identity = {
-        "kind": kind,
-        "format_version": FORMAT_VERSION,
-        "snapshot_content_hash": snapshot.content_hash,
-        **generation,
-    }
-    planned = plan_examples(snapshot, kind, scenarios, limit=limit)
-    systems: dict[tuple[str, int], str] = {}
-
-    def system_for(context: str, value: ValueCard) -> str:
-        cache_key = (context, value.id)
-        text = systems.get(cache_key)
-        if text is None:
-            text = systems[cache_key] = guidance(
-                prompt, context, value, max_words=settings.max_words
-            )
-        return text
-
-    async def answer(context: str, scenario: Scenario, value: ValueCard) -> str:
-        messages = [
-            {"role": "system", "content": system_for(context, value)},
-            {"role": "user", "content": scenario.text},
-        ]
-        return await complete_text(
-            gateway, messages, max_tokens=settings.max_tokens, temperature=settings.temperature
-        )
+    answerer = _Answerer(gateway, load_prompt(GUIDED_PROMPT), settings or GenerationSettings())
+    generation = answerer.generation()
 
     async def produce(example: PlannedExample) -> dict[str, Any]:
-        context = example.winner.context
-        if len(example.guides) == 1:  # no task for a lone request: less CPU per example
-            texts = [await answer(context, example.scenario, example.guides[0].value)]
-        else:
-            texts = await asyncio.gather(
-                *(answer(context, example.scenario, g.value) for g in example.guides)
-            )
-        answers = {g.role: text for g, text in zip(example.guides, texts, strict=True)}
-        return build_example(snapshot, example, answers, generation)
-
-    def estimate(example: PlannedExample) -> int:
-        texts = [system_for(example.winner.context, g.value) for g in example.guides]
-        prompt_part = prompt_tokens_estimate(texts) + len(example.guides) * prompt_tokens_estimate(
-            [example.scenario.text]
-        )
-        return prompt_part + len(example.guides) * settings.max_tokens
+        return build_example(snapshot, example, await answerer.answers(example), generation)
 
     result = await run_job(
-        planned,
+        plan_examples(snapshot, kind, scenarios, limit=limit),
         produce,
         out_dir=out_dir,
         name=kind,
-        identity=identity,
+        identity={
+            "kind": kind,
+            "format_version": FORMAT_VERSION,
+            "snapshot_content_hash": snapshot.content_hash,
+            **generation,
+        },
         concurrency=concurrency,
         max_tokens_total=max_tokens_total,
-        estimate_tokens=estimate,
+        estimate_tokens=answerer.estimate,
         progress=progress,
         description=f"{kind} examples",
         extra_manifest={
@@ -324,140 +329,3 @@ def scenarios_fingerprint(path: Path) -> dict[str, Any]:
         "file": str(path),
         "sha256": hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None,
     }
-
-
-# -- the dataset card ------------------------------------------------------------------------------
-
-_FORMATS = {
-    "sft": (
-        "OpenAI chat fine-tuning format (also read by TRL's `SFTTrainer`): "
-        '`{"messages": [{"role": "user", …}, {"role": "assistant", …}]}`. The assistant '
-        "answer was written under the guidance of the context's winning value."
-    ),
-    "dpo": (
-        "TRL conversational preference format: `prompt` (the user message), `chosen` and "
-        "`rejected` (one assistant message each). For a kept edge A → B of the context (B "
-        "judged wiser than A), `chosen` was guided by B and `rejected` by A."
-    ),
-    "kto": (
-        "TRL unpaired preference format: `prompt`, `completion` (one assistant message) and "
-        "`label`. `true`: guided by the context's winning value; `false`: guided by a value "
-        "the winner directly beat (the less-wise side of a kept edge into the winner)."
-    ),
-}
-
-
-def write_dataset_card(
-    snapshot: Snapshot,
-    kind: Kind,
-    out_dir: Path,
-    *,
-    result: JobResult,
-    generation: Mapping[str, Any],
-    scenarios_source: Mapping[str, Any],
-) -> Path:
-    records = list(read_records(out_dir / f"{kind}.jsonl"))
-    per_context: Counter[str] = Counter(r["provenance"]["context"] for r in records)
-    labels: Counter[tuple[str, bool]] = Counter(
-        (r["provenance"]["context"], bool(r["label"])) for r in records if kind == "kto"
-    )
-    scenario_counts: Counter[str] = Counter()
-    for context, _scenario in {
-        (r["provenance"]["context"], r["provenance"]["scenario_id"]) for r in records
-    }:
-        scenario_counts[context] += 1
-    study = snapshot.study
-    stats = snapshot.document["stats"]
-    status = (
-        "complete"
-        if result.status == COMPLETE
-        else f"**not complete** ({result.status}: {result.done} of {result.planned} examples; "
-        "rerun the same command to continue)"
-    )
-    header = ["context", "winning value", "support", "scenarios", "examples"]
-    if kind == "kto":
-        header += ["desirable", "undesirable"]
-    rows = []
-    for winner in snapshot.winners:
-        row = [
-            winner.context,
-            f"{snapshot.values[winner.value_id].title} (#{winner.value_id})",
-            support_phrase(winner),
-            str(scenario_counts[winner.context]),
-            str(per_context[winner.context]),
-        ]
-        if kind == "kto":
-            row += [str(labels[(winner.context, True)]), str(labels[(winner.context, False)])]
-        rows.append(row)
-    table = _markdown_table(header, rows)
-    text = f"""---
-pretty_name: "{kind.upper()} data from the moral graph of {study["title"]}"
-license: other
-tags: [moral-graph, alignment, {kind}]
-configs:
-  - config_name: default
-    data_files: {kind}.jsonl
----
-
-# {kind.upper()} examples from the moral graph of "{study["title"]}"
-
-Status: {status}. {len(records)} examples in `{kind}.jsonl`.
-
-## Source
-
-- Snapshot content hash: `{snapshot.content_hash}` (snapshot id `{snapshot.snapshot_id}`,
-  created {snapshot.document["created_at"]}, scoring `{snapshot.document["scoring_version"]}`,
-  {snapshot.document["parameters"]["mode"]} mode)
-- Study: `{study["slug"]}`, {stats["participants"]} participants, {stats["votes"]} votes in scope
-- Scenarios: `{scenarios_source.get("file", "?")}` (sha256 `{scenarios_source.get("sha256", "?")}`)
-
-## Format
-
-{_FORMATS[kind]}
-
-Every line also has `key` (`{kind}|ctx=<context id>|scn=<scenario id>|values=<value ids>`,
-unique; a rerun skips keys already present) and `provenance`: the snapshot content hash, the
-context, the scenario id, the guiding value ids and their roles, the winner's support and
-win probability, the vote counts of the edge that justifies the example (`edge`, `edges`),
-and the generation settings. Drop the two fields for uploads that accept only the training
-fields, e.g. `jq -c '{{messages}}' sft.jsonl`.
-
-```python
-import datasets
-data = datasets.load_dataset("json", data_files="{kind}.jsonl", split="train")
-```
-
-## Counts per context
-
-{table}
-
-## Generation
-
-- Model: `{generation["model"]}`, temperature {generation["temperature"]}, at most
-  {generation["max_tokens"]} tokens per answer
-- Prompt: `{generation["prompt"]}` (sha256 `{generation["prompt_sha256"]}`), as the system
-  message, with the scenario as the user message; the guidance is not in the examples
-- Tokens used by the last run: {result.tokens_used:,}
-
-## Licence
-
-No licence is granted by this card. The answers were written by `{generation["model"]}` and
-are subject to that model's licence and terms of use; the values and judgements come from
-the participants of "{study["title"]}", under the terms of that study's consent and data
-release. Check both before training on or sharing this data, and state a licence when you
-publish it.
-"""
-    path = out_dir / "README.md"
-    write_text_atomic(path, text)
-    return path
-
-
-def _markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    def line(cells: Sequence[str]) -> str:
-        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
-
-    return "\n".join([line(header), line(["---"] * len(header)), *map(line, rows)])
-
-
-def default_scenarios_path(out_dir: Path) -> Path:
-    return out_dir / "scenarios" / SCENARIOS_FILE

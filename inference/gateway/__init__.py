@@ -6,8 +6,19 @@ configured (OpenAI, vLLM, the fake server), otherwise the deterministic offline 
 
 from __future__ import annotations
 
+from functools import cache
+from typing import Any
+
 from .base import Gateway, OfflineFallback
-from .errors import LLMBadRequest, LLMError, LLMTimeout, LLMUnavailable, StructuredOutputError
+from .errors import (
+    LLM_TASK_RETRY,
+    TRANSIENT_ERRORS,
+    LLMBadRequest,
+    LLMError,
+    LLMTimeout,
+    LLMUnavailable,
+    StructuredOutputError,
+)
 from .types import (
     ChatDone,
     ChatEvent,
@@ -55,7 +66,55 @@ def build_gateway(
     return OfflineGateway(model=model, embed_model=embed_model)
 
 
+@cache
+def _cached_gateway(
+    backend: str,
+    base_url: str,
+    api_key: str,
+    model: str,
+    embed_model: str,
+    timeout_s: float,
+    max_retries: int,
+) -> Gateway:
+    if backend == "offline":
+        return build_gateway(
+            base_url=None, api_key=None, model=None, embed_model=None, timeout_s=1.0
+        )
+    return build_gateway(
+        base_url=base_url,
+        api_key=api_key or "not-needed",
+        model=model,
+        embed_model=embed_model,
+        timeout_s=timeout_s,
+        max_retries=max_retries,
+    )
+
+
+def gateway_from_settings(settings: Any, *, backend: str | None = None, model: str = "") -> Gateway:
+    """The gateway an app's settings describe (LLM_BASE_URL, LLM_API_KEY, LLM_MODEL,
+    EMBED_MODEL, LLM_TIMEOUT_S, LLM_MAX_RETRIES, read as attributes: this package does not
+    import Django). One gateway per configuration is kept and shared.
+
+    The configured backend by default; `backend="offline"` forces the offline one, and without
+    LLM_BASE_URL there is no remote backend, so everything runs offline.
+    """
+    base_url = getattr(settings, "LLM_BASE_URL", "") or ""
+    if backend is None or not base_url:
+        backend = "openai" if base_url else "offline"
+    return _cached_gateway(
+        backend,
+        base_url,
+        getattr(settings, "LLM_API_KEY", "") or "",
+        model or getattr(settings, "LLM_MODEL", "") or "",
+        getattr(settings, "EMBED_MODEL", "") or "",
+        float(getattr(settings, "LLM_TIMEOUT_S", 30)),
+        int(getattr(settings, "LLM_MAX_RETRIES", 3)),
+    )
+
+
 __all__ = [
+    "LLM_TASK_RETRY",
+    "TRANSIENT_ERRORS",
     "ChatDone",
     "ChatEvent",
     "ChatResult",
@@ -75,4 +134,5 @@ __all__ = [
     "ToolSpec",
     "Usage",
     "build_gateway",
+    "gateway_from_settings",
 ]

@@ -38,3 +38,17 @@ class StructuredOutputError(LLMError):
         super().__init__(message)
         self.attempts = attempts
         self.last_answer = last_answer
+
+
+# Errors worth another try later: the server was unreachable or slow.
+TRANSIENT_ERRORS: tuple[type[LLMError], ...] = (LLMUnavailable, LLMTimeout)
+
+# How a background task that waits on a model retries (Celery task options): transient errors
+# only, with backoff, a few times.
+LLM_TASK_RETRY: dict[str, object] = {
+    "autoretry_for": TRANSIENT_ERRORS,
+    "retry_backoff": 5,
+    "retry_backoff_max": 120,
+    "retry_jitter": True,
+    "max_retries": 3,
+}

@@ -1,4 +1,4 @@
-"""The graph engine: pure scoring of upgrade votes (DESIGN §4.4–4.6). No Django here.
+"""The graph engine: pure scoring of upgrade votes. No Django here.
 
 `build(votes, params)` turns a columnar `VoteTable` into edges, winners per context, bootstrap
 win probabilities and a sensitivity grid; `snapshot_document` renders a `GraphResult` as the

@@ -8,7 +8,8 @@ from itertools import product
 import numpy as np
 from numpy.typing import NDArray
 
-from .rank import IncidenceSpace, support_label
+from .bootstrap import bootstrap_wins
+from .rank import ContextRanking, IncidenceSpace, support_label
 from .stats import (
     BoolArray,
     EdgeCounts,
@@ -21,7 +22,6 @@ from .stats import (
     context_candidates,
     edge_counts,
     group_votes,
-    kept_and_likelihood,
     unique_incidence,
 )
 from .votes import Params, VoteTable
@@ -176,81 +176,6 @@ def _incidence_space(
     )
 
 
-def _bootstrap_wins(
-    votes: VoteTable,
-    grouping: Grouping,
-    vote_context: IndexArray,
-    space: IncidenceSpace,
-    params: Params,
-) -> NDArray[np.int64]:
-    """Wins per (context, value index) over `params.bootstrap` participant resamples.
-
-    Counts are aggregated once per (participant, group, choice) cell, so a replicate is a
-    weighted bincount by participant multiplicities rather than a re-scan of the votes; its
-    kept incidences are a subset of `space`, so ranking them needs no sorting.
-    """
-    n_groups = grouping.n_groups
-    n_contexts = space.n_contexts
-    wins = np.zeros((n_contexts, max(grouping.n_values, 1)), dtype=np.int64)
-    if params.bootstrap == 0 or len(votes) == 0:
-        return wins
-    participant_ids, participant = np.unique(votes.participant, return_inverse=True)
-    participant = participant.reshape(-1).astype(np.int64)
-    n_participants = int(participant_ids.shape[0])
-    flat = grouping.vote_group.astype(np.int64) * 3 + votes.choice.astype(np.int64)
-    cell_keys, cell_size = np.unique(participant * (3 * n_groups) + flat, return_counts=True)
-    cell_participant = cell_keys // (3 * n_groups)
-    cell_flat = (cell_keys % (3 * n_groups)).astype(np.intp)
-    cell_weight = cell_size.astype(np.float64)
-
-    n_ctx = max(n_contexts, 1)
-    space_keys = space.edge.astype(np.int64) * n_ctx + space.context
-    reference = grouping.mode == "reference"
-    if reference:
-        # which participants saw each (group, context): it decides the edge's contexts
-        gc_keys, gc_of_vote = np.unique(
-            grouping.vote_group.astype(np.int64) * n_ctx + vote_context, return_inverse=True
-        )
-        n_rows = int(gc_keys.shape[0])
-        seen = np.unique(participant * n_rows + gc_of_vote.reshape(-1))
-        seen_participant = seen // n_rows
-        seen_row = (seen % n_rows).astype(np.intp)
-        cand_row, cand_group, cand_context = context_candidates(
-            (gc_keys // n_ctx).astype(np.intp), (gc_keys % n_ctx).astype(np.intp), grouping.reverse
-        )
-        cand_incidence = np.searchsorted(
-            space_keys, cand_group.astype(np.int64) * n_ctx + cand_context
-        )
-    n_incidences = int(space.edge.shape[0])
-
-    rng = np.random.default_rng(params.seed)
-    for _ in range(params.bootstrap):
-        draw = rng.integers(0, n_participants, size=n_participants)
-        multiplicity = np.bincount(draw, minlength=n_participants).astype(np.float64)
-        weights = cell_weight * multiplicity[cell_participant]
-        per_choice = np.bincount(cell_flat, weights=weights, minlength=3 * n_groups)
-        kept, likelihood = kept_and_likelihood(
-            per_choice.reshape(n_groups, 3),
-            grouping.reverse,
-            params.min_wiser,
-            params.min_likelihood,
-            params.max_entropy,
-        )
-        if reference:
-            present = np.zeros(n_rows, dtype=np.bool_)
-            present[seen_row[multiplicity[seen_participant] > 0]] = True
-            chosen = present[cand_row] & kept[cand_group]
-            mask = np.zeros(n_incidences, dtype=np.bool_)
-            mask[cand_incidence[chosen]] = True
-            selected = np.flatnonzero(mask).astype(np.intp)
-        else:
-            selected = np.flatnonzero(kept[space.edge]).astype(np.intp)
-        winner = space.winners(selected, likelihood, params.damping)
-        has_winner = winner >= 0
-        wins[np.flatnonzero(has_winner), winner[has_winner]] += 1
-    return wins
-
-
 def _sensitivity(
     grouping: Grouping,
     counts: EdgeCounts,
@@ -280,24 +205,20 @@ def _sensitivity(
     return cells
 
 
-def build(votes: VoteTable, params: Params | None = None) -> GraphResult:
-    """Aggregate votes into edges (DESIGN §4.4) and rank values per context (§4.5)."""
-    params = params or Params()
-    contexts, vote_context = _sorted_contexts(votes)
-    n_contexts = len(contexts)
-    grouping = group_votes(votes.from_value, votes.to_value, vote_context, n_contexts, params.mode)
-    per_choice = choice_counts(grouping.vote_group, votes.choice, grouping.n_groups)
-    counts = edge_counts(per_choice, grouping.reverse)
-    kept = counts.kept(params.min_wiser, params.min_likelihood, params.max_entropy)
+def _edge_table(
+    contexts: list[str],
+    grouping: Grouping,
+    counts: EdgeCounts,
+    kept: BoolArray,
+    incidence: tuple[IndexArray, IndexArray],
+) -> EdgeTable:
     decisive_against = np.asarray(counts.marked_less_wise) + np.asarray(counts.marked_not_wiser)
     low, high = beta_interval(counts.marked_wiser, decisive_against)
-    incidence = _all_incidence(grouping, vote_context, n_contexts)
     indptr = np.searchsorted(incidence[0], np.arange(grouping.n_groups + 1)).astype(np.intp)
-    value_ids = grouping.value_ids
-    edges = EdgeTable(
+    return EdgeTable(
         contexts=contexts,
-        from_value=value_ids[grouping.group_src],
-        to_value=value_ids[grouping.group_dst],
+        from_value=grouping.value_ids[grouping.group_src],
+        to_value=grouping.value_ids[grouping.group_dst],
         marked_wiser=np.asarray(counts.marked_wiser, dtype=np.int64),
         marked_not_wiser=np.asarray(counts.marked_not_wiser, dtype=np.int64),
         marked_unsure=np.asarray(counts.marked_unsure, dtype=np.int64),
@@ -312,59 +233,96 @@ def build(votes: VoteTable, params: Params | None = None) -> GraphResult:
         context_index=incidence[1],
     )
 
+
+def _win_probabilities(
+    contexts: list[str], value_ids: IntArray, wins: NDArray[np.int64], bootstrap: int
+) -> dict[str, dict[int, float]]:
+    """Per context, every value that won at least one replicate → its share of replicates."""
+    probabilities: dict[str, dict[int, float]] = {}
+    if bootstrap == 0:
+        return probabilities
+    for c, text in enumerate(contexts):
+        won = np.flatnonzero(wins[c])
+        if won.shape[0]:
+            probabilities[text] = {int(value_ids[v]): float(wins[c, v]) / bootstrap for v in won}
+    return probabilities
+
+
+def _ranked_values(
+    ranking: ContextRanking,
+    lo: int,
+    hi: int,
+    value_ids: IntArray,
+    probabilities: dict[int, float] | None,
+) -> list[RankedValue]:
+    """One context's slice of the ranking; `probabilities` None: no bootstrap."""
+    return [
+        RankedValue(
+            value_id=int(value_ids[ranking.value[i]]),
+            score=float(ranking.score[i]),
+            rank=i - lo + 1,
+            win_probability=(
+                probabilities.get(int(value_ids[ranking.value[i]]), 0.0)
+                if probabilities is not None
+                else None
+            ),
+        )
+        for i in range(lo, hi)
+    ]
+
+
+def _winner(text: str, ranked: list[RankedValue], scores: FloatArray) -> Winner:
+    top = ranked[0]
+    return Winner(
+        context=text,
+        value_id=top.value_id,
+        score=top.score,
+        support=support_label(scores),
+        win_probability=top.win_probability,
+        runner_up=(
+            RunnerUp(value_id=ranked[1].value_id, score=ranked[1].score)
+            if len(ranked) > 1
+            else None
+        ),
+    )
+
+
+def build(votes: VoteTable, params: Params | None = None) -> GraphResult:
+    """Aggregate votes into edges and rank values per context.
+
+    Edge counts, likelihood, entropy and the keep rule follow the reference implementation;
+    values are ranked by weighted PageRank over each context's kept edges (see `rank`).
+    """
+    params = params or Params()
+    contexts, vote_context = _sorted_contexts(votes)
+    n_contexts = len(contexts)
+    grouping = group_votes(votes.from_value, votes.to_value, vote_context, n_contexts, params.mode)
+    per_choice = choice_counts(grouping.vote_group, votes.choice, grouping.n_groups)
+    counts = edge_counts(per_choice, grouping.reverse)
+    kept = counts.kept(params.min_wiser, params.min_likelihood, params.max_entropy)
+    incidence = _all_incidence(grouping, vote_context, n_contexts)
     space = _incidence_space(grouping, incidence, n_contexts)
     ranking = space.ranking(
         np.flatnonzero(kept[space.edge]).astype(np.intp), counts.wiser_likelihood, params.damping
     )
-    wins = _bootstrap_wins(votes, grouping, vote_context, space, params)
-    bootstrapped = params.bootstrap > 0
+    wins = bootstrap_wins(votes, grouping, vote_context, space, params)
+    value_ids = grouping.value_ids
+    win_probabilities = _win_probabilities(contexts, value_ids, wins, params.bootstrap)
 
     winners: dict[str, Winner] = {}
     rankings: dict[str, list[RankedValue]] = {}
-    win_probabilities: dict[str, dict[int, float]] = {}
     for c, text in enumerate(contexts):
-        if bootstrapped:
-            won = np.flatnonzero(wins[c])
-            if won.shape[0]:
-                win_probabilities[text] = {
-                    int(value_ids[v]): float(wins[c, v]) / params.bootstrap for v in won
-                }
         lo, hi = int(ranking.starts[c]), int(ranking.starts[c + 1])
         if hi == lo:
             continue
-        probabilities = win_probabilities.get(text, {})
-        ranked = [
-            RankedValue(
-                value_id=int(value_ids[ranking.value[i]]),
-                score=float(ranking.score[i]),
-                rank=i - lo + 1,
-                win_probability=(
-                    probabilities.get(int(value_ids[ranking.value[i]]), 0.0)
-                    if bootstrapped
-                    else None
-                ),
-            )
-            for i in range(lo, hi)
-        ]
-        rankings[text] = ranked
-        top = ranked[0]
-        winners[text] = Winner(
-            context=text,
-            value_id=top.value_id,
-            score=top.score,
-            support=support_label(ranking.score[lo:hi]),
-            win_probability=top.win_probability,
-            runner_up=(
-                RunnerUp(value_id=ranked[1].value_id, score=ranked[1].score)
-                if len(ranked) > 1
-                else None
-            ),
-        )
+        probabilities = win_probabilities.get(text, {}) if params.bootstrap > 0 else None
+        rankings[text] = _ranked_values(ranking, lo, hi, value_ids, probabilities)
+        winners[text] = _winner(text, rankings[text], ranking.score[lo:hi])
 
     return GraphResult(
         params=params,
         contexts=contexts,
-        edges=edges,
+        edges=_edge_table(contexts, grouping, counts, kept, incidence),
         winners=winners,
         rankings=rankings,
         win_probabilities=win_probabilities,

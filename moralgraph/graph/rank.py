@@ -1,4 +1,4 @@
-"""Weighted PageRank on each context's subgraph, and the support label (DESIGN §4.5).
+"""Weighted PageRank on each context's subgraph, and the support label.
 
 networkx's `pagerank` needs scipy, which this project does not install, and the bootstrap runs
 it thousands of times; so this is the same algorithm as networkx's (uniform personalisation,
@@ -165,7 +165,7 @@ class IncidenceSpace:
 
 
 def support_label(scores: Sequence[float] | FloatArray) -> str:
-    """DESIGN §4.5: "broadly supported" when the top score is more than 2.5 SD above the mean
+    """The support label: "broadly supported" when the top score is more than 2.5 SD above the mean
     and more than twice the runner-up; "some support" when more than 1.5 SD above the mean or
     more than 1.5x the runner-up; otherwise "contested". SD is the population SD of the
     context's scores; a missing runner-up counts as 0."""

@@ -1,4 +1,4 @@
-"""Snapshot documents (DESIGN §4.6), their content hash and their diff (pure)."""
+"""Snapshot documents, their content hash and their diff (pure)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .build import GraphResult, RankedValue
+from .build import EdgeTable, GraphResult, RankedValue
 from .votes import Params, VoteTable
 
 SCHEMA_VERSION = 1
@@ -87,31 +87,8 @@ def _ranked_entry(ranked: RankedValue) -> dict[str, Any]:
     }
 
 
-def snapshot_document(
-    *,
-    snapshot_id: int | str,
-    created_at: str,
-    study: Mapping[str, Any],
-    contexts: Sequence[Mapping[str, Any]],
-    values: Sequence[Mapping[str, Any]],
-    result: GraphResult,
-    params: Params,
-    filters: Mapping[str, Any],
-    stats: Mapping[str, Any],
-    content_hash: str,
-) -> dict[str, Any]:
-    """The snapshot JSON (DESIGN §4.6; `moralgraph/snapshot.schema.json` describes it).
-
-    `contexts` are `{id, text}`; every context text in the result must be among them. Values
-    carry `id, source_id, title, description, policies` and optionally `instructions_short`,
-    `instructions_detailed`, `status`; any other keys are kept under `extra`.
-    """
-    context_id = {str(c["text"]): c["id"] for c in contexts}
-    missing = [text for text in result.contexts if text not in context_id]
-    if missing:
-        raise ValueError(f"contexts missing from the contexts list: {missing[:5]}")
-    table = result.edges
-    edges = [
+def _edge_entries(table: EdgeTable) -> list[dict[str, Any]]:
+    return [
         {
             "from": int(table.from_value[i]),
             "to": int(table.to_value[i]),
@@ -130,7 +107,10 @@ def snapshot_document(
         }
         for i in range(len(table))
     ]
-    winners = [
+
+
+def _winner_entries(result: GraphResult, context_id: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [
         {
             "context": text,
             "context_id": context_id[text],
@@ -146,6 +126,11 @@ def snapshot_document(
         }
         for text, w in sorted(result.winners.items())
     ]
+
+
+def _ranking_entries(result: GraphResult, context_id: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Per context, the ranked values, then the values that won a bootstrap replicate
+    without being ranked (most likely first)."""
     rankings = []
     for text in sorted(set(result.rankings) | set(result.win_probabilities)):
         ranked = result.rankings.get(text, [])
@@ -166,7 +151,11 @@ def snapshot_document(
                 "other_winners": others,
             }
         )
-    sensitivity = {
+    return rankings
+
+
+def _sensitivity_entry(result: GraphResult, params: Params) -> dict[str, Any]:
+    return {
         "grid": {
             "min_wiser": list(params.grid_min_wiser),
             "min_likelihood": list(params.grid_min_likelihood),
@@ -183,6 +172,52 @@ def snapshot_document(
             for cell in result.sensitivity
         ],
     }
+
+
+def _study_entry(study: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "slug": str(study["slug"]),
+        "title": str(study["title"]),
+        "questions": [
+            {"id": q["id"], "title": str(q.get("title", "")), "text": str(q.get("text", ""))}
+            for q in study.get("questions", [])
+        ],
+    }
+
+
+def _stats_entry(stats: Mapping[str, Any], result: GraphResult) -> dict[str, Any]:
+    return {
+        "participants": int(stats.get("participants", result.participants)),
+        "votes": int(stats.get("votes", result.votes)),
+        **{k: v for k, v in stats.items() if k not in ("participants", "votes")},
+    }
+
+
+def snapshot_document(
+    *,
+    snapshot_id: int | str,
+    created_at: str,
+    study: Mapping[str, Any],
+    contexts: Sequence[Mapping[str, Any]],
+    values: Sequence[Mapping[str, Any]],
+    result: GraphResult,
+    params: Params,
+    filters: Mapping[str, Any],
+    stats: Mapping[str, Any],
+    content_hash: str,
+) -> dict[str, Any]:
+    """The snapshot JSON, the interface between the graph engine and everything downstream
+    (exports, `python -m inference`, the researcher pages); `moralgraph/snapshot.schema.json`
+    describes it.
+
+    `contexts` are `{id, text}`; every context text in the result must be among them. Values
+    carry `id, source_id, title, description, policies` and optionally `instructions_short`,
+    `instructions_detailed`, `status`; any other keys are kept under `extra`.
+    """
+    context_id = {str(c["text"]): c["id"] for c in contexts}
+    missing = [text for text in result.contexts if text not in context_id]
+    if missing:
+        raise ValueError(f"contexts missing from the contexts list: {missing[:5]}")
     return {
         "schema_version": SCHEMA_VERSION,
         "scoring_version": SCORING_VERSION,
@@ -191,25 +226,14 @@ def snapshot_document(
         "created_at": created_at,
         "parameters": params.as_dict(),
         "filters": dict(filters),
-        "study": {
-            "slug": str(study["slug"]),
-            "title": str(study["title"]),
-            "questions": [
-                {"id": q["id"], "title": str(q.get("title", "")), "text": str(q.get("text", ""))}
-                for q in study.get("questions", [])
-            ],
-        },
+        "study": _study_entry(study),
         "contexts": [{"id": c["id"], "text": str(c["text"])} for c in contexts],
         "values": [_value_entry(v) for v in values],
-        "edges": edges,
-        "winners": winners,
-        "rankings": rankings,
-        "sensitivity": sensitivity,
-        "stats": {
-            "participants": int(stats.get("participants", result.participants)),
-            "votes": int(stats.get("votes", result.votes)),
-            **{k: v for k, v in stats.items() if k not in ("participants", "votes")},
-        },
+        "edges": _edge_entries(result.edges),
+        "winners": _winner_entries(result, context_id),
+        "rankings": _ranking_entries(result, context_id),
+        "sensitivity": _sensitivity_entry(result, params),
+        "stats": _stats_entry(stats, result),
     }
 
 

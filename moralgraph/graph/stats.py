@@ -1,4 +1,4 @@
-"""Edge statistics exactly as the reference implementation (DESIGN §4.4), vectorised.
+"""Edge statistics exactly as the reference implementation computes them, vectorised.
 
 Votes fall into *groups*: an ordered pair of values (reference mode) or an ordered pair in one
 context (context mode). A group exists for every key that has at least one vote on A→B; the

@@ -163,8 +163,9 @@ class VoteTable:
 
 @dataclass(frozen=True)
 class Params:
-    """Scoring parameters (DESIGN §4.4–4.5). `bootstrap=0` disables the bootstrap and an empty
-    grid axis disables the sensitivity analysis."""
+    """Scoring parameters: the thresholds that keep an edge, PageRank's damping, the bootstrap
+    and the sensitivity grid. `bootstrap=0` disables the bootstrap and an empty grid axis
+    disables the sensitivity analysis."""
 
     mode: Mode = "reference"
     min_wiser: int = 2

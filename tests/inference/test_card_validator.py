@@ -1,4 +1,4 @@
-"""The proposed-card shape rules (DESIGN §3) and the propose_card tool schema."""
+"""The proposed-card shape rules and the propose_card tool schema."""
 
 from __future__ import annotations
 

@@ -89,7 +89,8 @@ def test_default_answers_are_deterministic(fake_llm: FakeLLMServer) -> None:
 
     text = first["choices"][0]["message"]["content"]
     assert text == second["choices"][0]["message"]["content"]
-    assert text.startswith("Fake answer: ") and len(text.split()) == 7
+    assert text.startswith("Fake answer: ")
+    assert len(text.split()) == 7
     assert first["choices"][0]["finish_reason"] == "stop"
     assert first["object"] == "chat.completion"
 

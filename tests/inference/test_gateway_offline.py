@@ -53,7 +53,8 @@ async def test_stream_is_marked_offline_and_derived_from_the_last_user_message(
     assert len(deltas) > 3
     assert text.startswith(OFFLINE_MARK)
     assert "She loves the team but hates the coach." in text
-    assert isinstance(events[-1], ChatDone) and events[-1].finish_reason == "stop"
+    assert isinstance(events[-1], ChatDone)
+    assert events[-1].finish_reason == "stop"
     again = await offline.complete(messages)
     assert again.text == text
 
@@ -117,4 +118,5 @@ async def test_structured_uses_the_fallback_and_still_validates(offline: Gateway
 
 async def test_health_is_always_ok(offline: Gateway) -> None:
     healthy, why = await offline.health()
-    assert healthy and "offline" in why
+    assert healthy
+    assert "offline" in why

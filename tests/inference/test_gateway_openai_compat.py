@@ -62,7 +62,8 @@ async def test_streamed_chat_arrives_in_several_deltas(
     done = events[-1]
     assert isinstance(done, ChatDone)
     assert done.finish_reason == "stop"
-    assert done.usage is not None and done.usage.completion_tokens == len(deltas)
+    assert done.usage is not None
+    assert done.usage.completion_tokens == len(deltas)
     [request] = fake_llm.chat_requests()
     assert request["messages"] == MESSAGES
     assert request["model"] == "fake-model"
@@ -113,7 +114,8 @@ async def test_complete_returns_text_tool_calls_and_usage(
     ]
     assert result.tool_calls[0].parsed_arguments() == CARD
     assert result.finish_reason == "tool_calls"
-    assert result.usage is not None and result.usage.prompt_tokens > 0
+    assert result.usage is not None
+    assert result.usage.prompt_tokens > 0
     [request] = fake_llm.chat_requests()
     assert "stream" not in request
     assert request["tools"] == [PROPOSE_CARD_TOOL]
@@ -258,7 +260,8 @@ async def test_persistent_server_errors_end_in_unavailable(
         await collect(gateway)
 
     assert caught.value.status_code == 503
-    assert "HTTP 503" in str(caught.value) and "3 attempts" in str(caught.value)
+    assert "HTTP 503" in str(caught.value)
+    assert "3 attempts" in str(caught.value)
     assert "overloaded" in str(caught.value)
     assert len(fake_llm.chat_requests()) == 3  # the first try and max_retries=2 retries
 
@@ -292,7 +295,8 @@ async def test_unreachable_server_is_unavailable() -> None:
     with pytest.raises(LLMUnavailable, match="Could not connect"):
         await gateway.embed(["x"])
     healthy, why = await gateway.health()
-    assert not healthy and "Could not connect" in why
+    assert not healthy
+    assert "Could not connect" in why
     await gateway.aclose()
 
 
@@ -336,10 +340,13 @@ async def test_a_stream_that_stalls_midway_times_out_without_retry(
     gateway = make_gateway(timeout_s=0.3, max_retries=2)
     received: list[str] = []
 
-    with pytest.raises(LLMTimeout, match="broke after it had started"):
+    async def consume() -> None:
         async for event in gateway.stream_chat(MESSAGES):
             if isinstance(event, TokenDelta):
                 received.append(event.text)
+
+    with pytest.raises(LLMTimeout, match="broke after it had started"):
+        await consume()
 
     assert "".join(received) == "one two "
     assert len(fake_llm.chat_requests()) == 1  # tokens had reached the caller: no retry

@@ -99,7 +99,8 @@ def test_sft_answers_are_guided_by_the_winning_values_policies(
         winner = winner_of(snapshot, record["provenance"]["context"])
         assert record["provenance"]["value_ids"] == [winner.value_id]
         user, assistant = record["messages"]
-        assert user["role"] == "user" and user["content"] in scenario_text
+        assert user["role"] == "user"
+        assert user["content"] in scenario_text
         assert assistant == {"role": "assistant", "content": answer_marker(winner.value_id)}
         assert record["provenance"]["edges"]
         for edge in record["provenance"]["edges"]:

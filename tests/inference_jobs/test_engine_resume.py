@@ -169,7 +169,8 @@ def test_a_bad_request_is_not_retried_and_the_rest_finishes(
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["status"] == "incomplete"
     (failure,) = manifest["failures"]
-    assert failure["error"] == "LLMBadRequest" and "too long" in failure["message"]
+    assert failure["error"] == "LLMBadRequest"
+    assert "too long" in failure["message"]
     planned = SCENARIOS_PER_CONTEXT * len(snapshot.winners)
     assert len(read_keys(tmp_path / "sft.jsonl")) == planned - 1
     fake_llm.reset()
@@ -208,7 +209,9 @@ def test_one_budget_covers_the_scenarios_and_the_examples(
         return code, scenarios["tokens_used"], examples
 
     code, scenario_tokens, example_tokens = run(tmp_path / "unbounded")
-    assert code == EXIT_OK and scenario_tokens > 0 and example_tokens > 0
+    assert code == EXIT_OK
+    assert scenario_tokens > 0
+    assert example_tokens > 0
 
     budget = scenario_tokens + example_tokens // 2
     code, scenario_tokens, example_tokens = run(

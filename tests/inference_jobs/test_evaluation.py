@@ -87,7 +87,8 @@ def test_answers_are_judged_against_the_winning_values_policies(
         schema = body["response_format"]["json_schema"]["schema"]
         assert schema["properties"]["attended"]["minItems"] == len(value.policies)
     report = json.loads((tmp_path / "report.json").read_text())
-    assert report["model"] == "model-a" and report["judge_model"] == "judge-model"
+    assert report["model"] == "model-a"
+    assert report["judge_model"] == "judge-model"
     assert report["judge_prompt_sha256"] == load_prompt("adherence_judge").sha256
     assert report["snapshot"]["content_hash"] == snapshot.content_hash
     assert report["is_complete"] is True
@@ -101,7 +102,9 @@ def test_answers_are_judged_against_the_winning_values_policies(
     records = read_jsonl(tmp_path / "answers.jsonl")
     assert all(r["answer"].startswith("Fake answer:") for r in records)
     table = (tmp_path / "report.txt").read_text()
-    assert "model-a" in table and "When in distress" in table and "overall" in table
+    assert "model-a" in table
+    assert "When in distress" in table
+    assert "overall" in table
 
 
 def test_an_evaluation_can_use_the_targets_system_prompt(
@@ -146,7 +149,9 @@ def test_two_reports_compare_side_by_side(
     assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b" / "report.json")]) == 0
 
     table = capsys.readouterr().out
-    assert "A: model-a" in table and "B: model-b" in table
+    assert "A: model-a" in table
+    assert "B: model-b" in table
     conflict = next(line for line in table.splitlines() if line.startswith("When in conflict"))
-    assert "100%" in conflict and "+" in conflict
+    assert "100%" in conflict
+    assert "+" in conflict
     assert "overall (mean over answers)" in table

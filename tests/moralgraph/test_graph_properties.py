@@ -189,7 +189,8 @@ def test_bootstrap_differs_for_another_seed() -> None:
     votes = _busy_votes(3)
     a = build(votes, Params(bootstrap=50, seed=1))
     b = build(votes, Params(bootstrap=50, seed=2))
-    assert a.win_probabilities and a.win_probabilities != b.win_probabilities
+    assert a.win_probabilities
+    assert a.win_probabilities != b.win_probabilities
     for text, winner in a.winners.items():
         assert winner.win_probability == a.win_probabilities[text].get(winner.value_id, 0.0)
 

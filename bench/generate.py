@@ -43,7 +43,11 @@ from inference.training_data import (  # noqa: E402
     guidance,
     plan_examples,
 )
-from tests.support.reference import write_reference_snapshot  # noqa: E402
+from tests.support.reference import (  # noqa: E402
+    ReferenceDataMissing,
+    reference_data,
+    write_reference_snapshot,
+)
 
 MODEL = "fake-model"
 
@@ -204,6 +208,10 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=2048, help="about this many")
     parser.add_argument("--sequential", type=int, default=4, help="requests, one at a time")
     args = parser.parse_args()
+    try:
+        reference_data()  # MGE_REFERENCE_DATA, or ../shared/realdata
+    except ReferenceDataMissing as missing:
+        raise SystemExit(f"bench/generate.py: {missing}") from None
     settings = GenerationSettings()
     with (
         tempfile.TemporaryDirectory(prefix="bench-generate-") as tmp,

@@ -11,22 +11,22 @@ import pytest
 import redis
 from django.conf import settings
 from django.db import connections
+from django.test import override_settings
 
+from inference.testing import FakeLLMServer
 from tests.support.processes import ManagedProcess, base_env, start_asgi_server, start_worker
+from tests.support.reference import reference_data_for_tests
 
 # The browser tests are their own pytest invocation (`make test` runs them second, with
 # MGE_BROWSER_TESTS=1): they need Chromium and DJANGO_ALLOW_ASYNC_UNSAFE.
 collect_ignore = [] if os.environ.get("MGE_BROWSER_TESTS") == "1" else ["browser"]
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-
 
 @pytest.fixture(scope="session")
 def realdata() -> Path:
-    folder = SHARED / "realdata"
-    if not folder.is_dir():
-        pytest.fail(f"the shared real data is missing: expected it at {folder}")
-    return folder
+    """The reference data folder (``MGE_REFERENCE_DATA``, default ``../shared/realdata``): a
+    test that uses it skips when it is missing, or fails under ``MGE_REQUIRE_REFERENCE=1``."""
+    return reference_data_for_tests()
 
 
 @pytest.fixture(scope="session")
@@ -65,6 +65,30 @@ def celery_worker(subprocess_env: dict[str, str]) -> Iterator[ManagedProcess]:
     proc = start_worker(subprocess_env)
     yield proc
     proc.stop()
+
+
+@pytest.fixture(scope="session")
+def fake_llm_server() -> Iterator[FakeLLMServer]:
+    """The fake OpenAI-compatible server on 127.0.0.1, one for the whole run."""
+    with FakeLLMServer() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_llm(fake_llm_server: FakeLLMServer) -> Iterator[FakeLLMServer]:
+    """The fake server with no scripts, no recorded requests and its default latency, and this
+    process's settings pointing the gateway at it (no retries of HTTP failures, a short
+    timeout). Tests of the gateway itself build their own gateways on it."""
+    fake_llm_server.reset()
+    with override_settings(
+        LLM_BASE_URL=fake_llm_server.base_url,
+        LLM_MODEL="fake-model",
+        LLM_API_KEY="test",
+        LLM_TIMEOUT_S=1.0,
+        LLM_MAX_RETRIES=0,
+    ):
+        yield fake_llm_server
+    fake_llm_server.reset()
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
@@ -13,20 +13,6 @@ from inference.testing import FakeLLMServer
 @pytest.fixture(scope="session")
 def anyio_backend() -> str:
     return "asyncio"
-
-
-@pytest.fixture(scope="session")
-def fake_llm_server() -> Iterator[FakeLLMServer]:
-    with FakeLLMServer() as server:
-        yield server
-
-
-@pytest.fixture
-def fake_llm(fake_llm_server: FakeLLMServer) -> Iterator[FakeLLMServer]:
-    """The session's fake server, with no scripts, no recorded requests, default latency."""
-    fake_llm_server.reset()
-    yield fake_llm_server
-    fake_llm_server.reset()
 
 
 MakeGateway = Callable[..., Gateway]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,20 +44,6 @@ def scenarios_path(snapshot: Snapshot, tmp_path_factory: pytest.TempPathFactory)
                 text = f"[{winner.context} #{i}] Something happened and I am unsure what to do."
                 handle.write(json.dumps({"context": winner.context, "text": text}) + "\n")
     return path
-
-
-@pytest.fixture(scope="session")
-def fake_llm_server() -> Iterator[FakeLLMServer]:
-    with FakeLLMServer() as server:
-        yield server
-
-
-@pytest.fixture
-def fake_llm(fake_llm_server: FakeLLMServer) -> Iterator[FakeLLMServer]:
-    """The session's fake server with no scripts, no recorded requests, default latency."""
-    fake_llm_server.reset()
-    yield fake_llm_server
-    fake_llm_server.reset()
 
 
 def answer_marker(value_id: int) -> str:

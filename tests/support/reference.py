@@ -1,8 +1,12 @@
-"""The reference study's data and its snapshot, built purely (``moralgraph.graph``, no
+"""The reference study's data, and its snapshot built purely (``moralgraph.graph``, no
 database): the published sample (judgements before the cut-off), the canonical cards as
 values. Used by the graph's golden and export tests, the tests of ``inference``'s jobs and
 ``bench/generate.py``; ``inference`` itself never imports ``moralgraph``, it reads the file
 this writes.
+
+Every test and bench finds the data here: the folder named by ``MGE_REFERENCE_DATA``
+(default: ``shared/realdata`` beside the repository), holding ``mai-dft-moral-graph/``. When
+it is missing, tests skip, or fail when ``MGE_REQUIRE_REFERENCE=1`` (as ``.ci/run`` sets).
 """
 
 from __future__ import annotations
@@ -12,23 +16,68 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
+import pytest
+
 from moralgraph.graph import Params, VoteTable, build, content_hash, snapshot_document
 
 CUTOFF = "2023-10-18T00:00:00Z"
 REPO = Path(__file__).resolve().parents[2]
+REFERENCE_ENV = "MGE_REFERENCE_DATA"
+REQUIRE_ENV = "MGE_REQUIRE_REFERENCE"
+DEFAULT_ROOT = REPO.parent / "shared" / "realdata"
+STUDY = "mai-dft-moral-graph"
+UPSTREAM = (
+    "The reference study is the moral graph and database dump that the Meaning Alignment "
+    'Institute published with their paper "What are human values, and how do we align AI to '
+    'them?" (Klingefjord, Lowe & Edelman, 2024): the graph from github.com/meaningalignment/dft '
+    "(data/moral-graph-all-participants.json) into <folder>/" + STUDY + "/published/, the "
+    "dump from github.com/meaningalignment/mge (dft-data/) into <folder>/" + STUDY + "/db-dump/; "
+    "the Polis conversations (polis-*/) come from the open Polis data "
+    "(github.com/compdemocracy/openData)."
+)
+
+
+class ReferenceDataMissing(FileNotFoundError):
+    pass
+
+
+def reference_root() -> Path:
+    """The folder the reference data is looked for in (whether or not it is there)."""
+    configured = os.environ.get(REFERENCE_ENV, "").strip()
+    return Path(configured).expanduser() if configured else DEFAULT_ROOT
+
+
+def reference_data() -> Path:
+    """The reference data folder (it holds ``mai-dft-moral-graph/``), or ReferenceDataMissing
+    with a message that says where the data comes from."""
+    root = reference_root()
+    if not (root / STUDY / "db-dump" / "edge.json").is_file():
+        raise ReferenceDataMissing(
+            f"the reference data is missing: no {STUDY}/db-dump/ under {root}. {UPSTREAM} "
+            f"Point {REFERENCE_ENV} at <folder> (default: ../shared/realdata beside the "
+            "repository)."
+        )
+    return root
+
+
+def is_reference_required() -> bool:
+    return os.environ.get(REQUIRE_ENV, "").strip() not in ("", "0")
+
+
+def reference_data_for_tests() -> Path:
+    """``reference_data()`` for a test: a missing folder skips it, or fails it under
+    ``MGE_REQUIRE_REFERENCE=1`` so that CI cannot pass without running it."""
+    try:
+        return reference_data()
+    except ReferenceDataMissing as missing:
+        if is_reference_required():
+            pytest.fail(f"{missing} ({REQUIRE_ENV} is set)", pytrace=False)
+        pytest.skip(str(missing))
 
 
 def reference_dir() -> Path:
-    """``shared/realdata/mai-dft-moral-graph`` beside the repository (or inside it)."""
-    candidates = [Path(os.environ["MGE_SHARED_DIR"])] if "MGE_SHARED_DIR" in os.environ else []
-    candidates += [REPO.parent / "shared", REPO / "shared"]
-    for candidate in candidates:
-        folder = candidate / "realdata" / "mai-dft-moral-graph"
-        if folder.is_dir():
-            return folder
-    raise FileNotFoundError(
-        f"the reference data is missing: no realdata/mai-dft-moral-graph under {candidates}"
-    )
+    """``<reference data>/mai-dft-moral-graph``, for a test (see above)."""
+    return reference_data_for_tests() / STUDY
 
 
 def load_reference(relative: str) -> Any:

@@ -76,9 +76,9 @@ def run(args: argparse.Namespace) -> None:  # noqa: C901 - a linear script
 
     from bench.graph_pure import N_CONTEXTS, N_VALUES, naive_aggregate, synthetic_votes
     from elicitation.models import Participant, Study
-    from moralgraph import services
     from moralgraph.graph import Params
     from moralgraph.models import Context, UpgradeVote, Value
+    from moralgraph.services import snapshots
 
     print(
         f"{os.cpu_count()} CPUs; PostgreSQL database {connection.settings_dict['NAME']}; "
@@ -176,7 +176,7 @@ def run(args: argparse.Namespace) -> None:  # noqa: C901 - a linear script
 
         parts: dict[str, float] = {}
         start = time.perf_counter()
-        snapshot = services.snapshot_build(
+        snapshot = snapshots.snapshot_build(
             study_id=study.pk, params=Params(mode="context", bootstrap=0), timings=parts
         )
         total = time.perf_counter() - start
@@ -189,7 +189,7 @@ def run(args: argparse.Namespace) -> None:  # noqa: C901 - a linear script
             f"{len(snapshot.winners)} winners"
         )
         start = time.perf_counter()
-        services.snapshot_build(
+        snapshots.snapshot_build(
             study_id=study.pk,
             params=Params(
                 mode="context",
@@ -201,7 +201,7 @@ def run(args: argparse.Namespace) -> None:  # noqa: C901 - a linear script
         )
         print(f"  the same without the sensitivity grid: {time.perf_counter() - start:.2f} s")
         start = time.perf_counter()
-        services.snapshot_build(
+        snapshots.snapshot_build(
             study_id=study.pk, params=Params(mode="context", bootstrap=args.bootstrap)
         )
         print(
@@ -209,14 +209,14 @@ def run(args: argparse.Namespace) -> None:  # noqa: C901 - a linear script
             f"{time.perf_counter() - start:.2f} s"
         )
         start = time.perf_counter()
-        again = services.snapshot_build(
+        again = snapshots.snapshot_build(
             study_id=study.pk, params=Params(mode="context", bootstrap=0)
         )
         print(
             f"  unchanged votes (idempotent, same snapshot {again.pk == snapshot.pk}): "
             f"{time.perf_counter() - start:.2f} s"
         )
-        from moralgraph.selectors import VoteScope, vote_table_load
+        from moralgraph.selectors.votes import VoteScope, vote_table_load
 
         methods: tuple[Literal["copy", "orm"], ...] = ("copy", "orm")
         for method in methods:
@@ -252,6 +252,7 @@ def live(study_id: int, args: argparse.Namespace) -> None:
 
     from moralgraph import services
     from moralgraph.models import Context, GraphRebuildState, GraphSnapshot, Value
+    from moralgraph.services import snapshots
     from tests.support.processes import base_env, start_worker, wait_until
 
     redis.Redis.from_url(args.redis_url).flushdb()
@@ -266,16 +267,17 @@ def live(study_id: int, args: argparse.Namespace) -> None:
     )
     worker = start_worker(env)
     try:
-        participant_model = services.Participant
+        from elicitation.models import Participant as participant_model
+
         value_ids = list(
             Value.objects.filter(study_id=study_id).order_by("id").values_list("id", flat=True)
         )
         context = Context.objects.filter(study_id=study_id).order_by("id").first()
         assert context is not None
-        votes_before = services.snapshot_build(
-            study_id=study_id, params=services.live_params()
+        votes_before = snapshots.snapshot_build(
+            study_id=study_id, params=snapshots.live_params()
         ).vote_count  # the live graph as it stands
-        print(f"\n== live: study of {votes_before} votes, live params {services.live_params()}")
+        print(f"\n== live: study of {votes_before} votes, live params {snapshots.live_params()}")
         latencies = []
         for i in range(5):
             participant = participant_model.objects.create(study_id=study_id)

@@ -11,7 +11,7 @@ streaming at any moment, 5 tokens/s per interview on average).
 Measured: server-added latency per token, from the moment the fake server wrote the token
 (it is stamped into the token's text by a thin wrapper around `inference.fake_server`,
 `time.time()` on the same host) to the moment the load client received the frame carrying it.
-The service coalesces tokens (DESIGN §4.1: a few frames a second), so tokens waiting in its
+The service coalesces tokens (a few frames a second, `TOKEN_FLUSH_S`), so tokens waiting in its
 buffer wait by design; its figure is taken, per frame, for the token that triggered the send
 (the newest in the frame), and the all-tokens figure including that wait is printed beside it.
 
@@ -39,10 +39,16 @@ import sys
 import tempfile
 import time
 import urllib.request
+import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import openai
+import psycopg
+import uvicorn
+from websockets.asyncio.client import connect
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -61,6 +67,7 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 
 def stamping_fake_app() -> Any:
+    # Imported here: the repository joins sys.path above, after the module's imports.
     from inference.fake_server import FakeLLMApp, LatencyConfig
 
     inner = FakeLLMApp(
@@ -88,8 +95,6 @@ def stamping_fake_app() -> Any:
 
 
 def relay_app(fake_base_url: str) -> Any:
-    import openai
-
     clients: dict[int, openai.AsyncOpenAI] = {}
 
     def client() -> openai.AsyncOpenAI:
@@ -159,8 +164,6 @@ def relay_app(fake_base_url: str) -> Any:
 
 
 def serve(kind: str, port: int, fake_base_url: str, workers: int) -> None:
-    import uvicorn
-
     os.environ["MGE_BENCH_FAKE"] = fake_base_url
     target = "bench.interview_ws:_fake_factory" if kind == "fake" else "bench.interview_ws:_relay"
     uvicorn.run(
@@ -232,8 +235,6 @@ class Proc:
 
 
 def prepare_database(server_url: str, env: dict[str, str]) -> None:
-    import psycopg
-
     with psycopg.connect(server_url + "postgres", autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {BENCH_DB}")
@@ -244,6 +245,7 @@ def prepare_database(server_url: str, env: dict[str, str]) -> None:
 
 def create_interviews(count: int) -> list[tuple[int, str]]:
     """`count` participants, each with an interview and a browser session: (id, cookie)."""
+    # Imported here: Django is set up only in the process that writes the bench's rows.
     import django
 
     django.setup()
@@ -304,8 +306,6 @@ async def run_level(
     period: float,
     origin: str,
 ) -> LevelResult:
-    from websockets.asyncio.client import connect
-
     result = LevelResult(level)
     rng = random.Random(level)
     sockets = []
@@ -352,8 +352,6 @@ async def run_level(
 
 
 def _uuid() -> Any:
-    import uuid
-
     return uuid.uuid4()
 
 

@@ -16,7 +16,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 LLM_TASKS = (
     "elicitation.tasks.values_card_canonicalise",
     "elicitation.tasks.contexts_mine",
-    "moralgraph.tasks.study_cards_canonicalise",
+    "elicitation.tasks.study_cards_canonicalise",
     "moralgraph.tasks.contexts_generate",
     "moralgraph.tasks.hypotheses_generate",
     "moralgraph.tasks.inference_job_run",

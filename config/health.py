@@ -6,11 +6,12 @@ import asyncio
 import time
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
 from config.celery import app as celery_app
-from config.gateway import get_gateway
+from inference.gateway import gateway_from_settings
 
 
 def _check_database() -> tuple[bool, str]:
@@ -35,7 +36,7 @@ def _check_broker() -> tuple[bool, str]:
 
 
 async def _check_llm() -> tuple[bool, str]:
-    gateway = get_gateway()
+    gateway = gateway_from_settings(settings)
     try:
         ok, detail = await asyncio.wait_for(gateway.health(), timeout=5)
     except Exception as exc:

@@ -6,6 +6,6 @@ from config.health import healthz
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
-    path("research/", include("moralgraph.urls")),
+    path("research/", include("moralgraph.web.urls")),
     path("", include("elicitation.urls")),
 ]

@@ -1,7 +1,14 @@
+"""The Django admin for studies and what participants produced. Contexts belong to the graph
+and are edited in its own admin (Moral graph › Contexts, filtered by study); state changes go
+through services, and mining goes to the background task."""
+
+from __future__ import annotations
+
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from elicitation import selectors, services, tasks
 from elicitation.models import (
     CardProposal,
     Interview,
@@ -13,20 +20,16 @@ from elicitation.models import (
     SurveyResponse,
     ValuesCard,
 )
-from moralgraph.models import Context
+
+
+def _count(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
 
 
 class QuestionInline(admin.StackedInline):
     model = Question
     extra = 1
     fields = ["order", "title", "text", "seed_message"]
-
-
-class ContextInline(admin.TabularInline):
-    model = Context
-    extra = 1
-    fields = ["text", "origin", "questions"]
-    filter_horizontal = ["questions"]
 
 
 @admin.register(Study)
@@ -42,7 +45,7 @@ class StudyAdmin(admin.ModelAdmin):
     list_filter = ["status", "participation_mode", "visibility"]
     search_fields = ["title", "slug"]
     prepopulated_fields = {"slug": ["title"]}
-    inlines = [QuestionInline, ContextInline]
+    inlines = [QuestionInline]
     actions = ["open_studies", "close_studies", "mine_contexts"]
     fieldsets = [
         (None, {"fields": ["title", "slug", "status", "visibility", "welcome_text"]}),
@@ -74,30 +77,33 @@ class StudyAdmin(admin.ModelAdmin):
         ),
     ]
 
-    @admin.action(description="Open the selected studies")
+    @admin.action(description="Open the selected studies", permissions=["change"])
     def open_studies(self, request: HttpRequest, queryset: QuerySet[Study]) -> None:
-        updated = queryset.update(status=Study.Status.OPEN)
-        self.message_user(request, f"{updated} studies opened.")
+        ids = list(queryset.values_list("pk", flat=True))
+        changed = services.study_status_set(study_ids=ids, status=Study.Status.OPEN)
+        self.message_user(request, f"{_count(changed, 'study', 'studies')} opened.")
 
-    @admin.action(description="Mine contexts from the interviews (needs a model)")
+    @admin.action(description="Close the selected studies", permissions=["change"])
+    def close_studies(self, request: HttpRequest, queryset: QuerySet[Study]) -> None:
+        ids = list(queryset.values_list("pk", flat=True))
+        changed = services.study_status_set(study_ids=ids, status=Study.Status.CLOSED)
+        self.message_user(request, f"{_count(changed, 'study', 'studies')} closed.")
+
+    @admin.action(
+        description="Mine contexts from the interviews (needs a model)", permissions=["change"]
+    )
     def mine_contexts(self, request: HttpRequest, queryset: QuerySet[Study]) -> None:
-        from elicitation import tasks
-
         queued = 0
         for study in queryset:
-            for question_id in study.questions.values_list("pk", flat=True):
-                tasks.contexts_mine.delay(study.pk, question_id)
+            for question in selectors.study_questions(study=study):
+                tasks.contexts_mine.delay(study.pk, question.pk)
                 queued += 1
+        questions = _count(queued, "question", "questions")
         self.message_user(
             request,
-            f"Mining contexts for {queued} questions in the background; new contexts appear "
-            "under each study with origin 'Mined from interviews'.",
+            f"Mining contexts for {questions} in the background; they appear under "
+            "Moral graph › Contexts with origin 'Mined from interviews'.",
         )
-
-    @admin.action(description="Close the selected studies")
-    def close_studies(self, request: HttpRequest, queryset: QuerySet[Study]) -> None:
-        updated = queryset.update(status=Study.Status.CLOSED)
-        self.message_user(request, f"{updated} studies closed.")
 
 
 @admin.register(Participant)

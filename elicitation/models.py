@@ -1,4 +1,5 @@
-"""Studies, participants, interviews and the cards they produce (DESIGN §3)."""
+"""Studies, participants, interviews and the cards they produce. Values, contexts, votes and
+snapshots belong to the graph (moralgraph); cards point at their canonical value there."""
 
 from __future__ import annotations
 

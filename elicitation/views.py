@@ -1,12 +1,12 @@
 """Participant pages: thin adapters from HTTP to services and selectors.
 
 Every journey page belongs to one stage; a participant who asks for another stage's page is
-sent to where they are (no dead ends, and no looking ahead: DESIGN §4.1's boundaries).
+sent to where they are: no dead ends, and no looking ahead (other people's values and the
+graph stay out of reach until the participant's own card is in).
 """
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -15,8 +15,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from elicitation import selectors, services
-from elicitation.consumers import SESSION_PARTICIPANTS_KEY
 from elicitation.errors import ApplicationError
+from elicitation.interview.consumer import SESSION_PARTICIPANTS_KEY
 from elicitation.models import Interview, Participant, Study
 from elicitation.schemas import SURVEY_ITEMS, SURVEY_SCALE
 
@@ -223,13 +223,14 @@ def interview_page(request: HttpRequest, interview_id: int) -> HttpResponse:
 @require_POST
 def interview_leave(request: HttpRequest, interview_id: int) -> HttpResponse:
     interview = _own_interview(request, interview_id)
-    # Not at the limit, or already closed: the journey knows where they belong anyway.
-    with contextlib.suppress(ApplicationError):
-        services.interview_leave_without_card(
-            participant=interview.participant, interview_id=interview.pk
-        )
-    interview.participant.refresh_from_db()
-    return redirect(selectors.journey_url(participant=interview.participant))
+    participant = interview.participant
+    try:
+        services.interview_leave_without_card(participant=participant, interview_id=interview.pk)
+    except ApplicationError:
+        # Not at the limit, or already closed: nothing changed, so the participant as read
+        # for this request says where they belong.
+        return redirect(selectors.journey_url(participant=participant))
+    return redirect("elicitation:survey", slug=participant.study.slug)
 
 
 @require_http_methods(["GET", "POST"])
@@ -272,8 +273,8 @@ def upgrade_votes(request: HttpRequest, slug: str) -> HttpResponse:
     if isinstance(found, HttpResponseRedirect):
         return found
     study, participant = found
-    drawn = services.upgrade_hypotheses_assign(participant=participant)
-    participant.refresh_from_db()
+    participant = services.upgrade_hypotheses_assign(participant=participant)
+    drawn = participant.upgrade_hypothesis_ids or []
     error = ""
     if request.method == "POST":
         try:
@@ -290,8 +291,9 @@ def upgrade_votes(request: HttpRequest, slug: str) -> HttpResponse:
         except ApplicationError as exc:
             error = exc.message
         else:
-            participant.refresh_from_db()
-            return redirect(selectors.journey_url(participant=participant))
+            # Back to this page: it shows the next story, or after the last one sends the
+            # participant on to the survey.
+            return redirect("elicitation:upgrade_votes", slug=study.slug)
     screen = selectors.upgrade_screen_next(participant=participant)
     return render(
         request,

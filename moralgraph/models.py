@@ -1,5 +1,5 @@
-"""The graph's inputs and outputs (DESIGN §3). Study and question are referenced lazily:
-this app never imports `elicitation`."""
+"""The graph's inputs and outputs. Study, question and participant are referenced lazily:
+this app never imports `elicitation` (ARCHITECTURE.md; reads go through `moralgraph.studies`)."""
 
 from __future__ import annotations
 
@@ -186,7 +186,7 @@ class UpgradeVote(models.Model):
 
 class GraphSnapshot(models.Model):
     """An immutable result of scoring the votes in scope: once written it is never changed
-    (a new snapshot is written instead). `document` is the snapshot JSON (DESIGN §4.6),
+    (a new snapshot is written instead). `document` is the snapshot JSON (moralgraph/snapshot.schema.json),
     stored zlib-compressed: a million votes make a ~40 MB document, which PostgreSQL takes
     seconds to parse into jsonb but a fraction of a second to store as bytes."""
 
@@ -235,7 +235,7 @@ class GraphSnapshot(models.Model):
 
 
 class CanonicalisationDecision(models.Model):
-    """Why a card joined a value or became one (DESIGN §4.2): one row per judgement."""
+    """Why a card joined a value or became one: one row per judgement."""
 
     study = models.ForeignKey(
         "elicitation.Study", on_delete=models.CASCADE, related_name="canonicalisation_decisions"
@@ -282,7 +282,7 @@ class GraphRebuildState(models.Model):
 
 
 class InferenceJob(models.Model):
-    """A `python -m inference` job (DESIGN §4.7) started from a snapshot's researcher page and
+    """A `python -m inference` job started from a snapshot's researcher page and
     run by a worker on the `llm` queue. The job's own state (manifest + JSONL) lives in
     `output_dir`, beside its output, as on a GPU host; this row records what was asked, the
     status and how the last run ended. Claimed with a compare-and-set on `status`."""

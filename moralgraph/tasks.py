@@ -7,46 +7,31 @@ retried with backoff on transient model errors only.
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import shared_task
 
-from inference.gateway import LLMTimeout, LLMUnavailable
-from moralgraph import canonicalisation, generation, jobs, services
+from inference.gateway import LLM_TASK_RETRY
+from moralgraph.inference_jobs import runner
+from moralgraph.services import generation, snapshots
 
-_TRANSIENT = (LLMUnavailable, LLMTimeout)
+_retry: Any = LLM_TASK_RETRY
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def snapshot_rebuild(study_id: int) -> int | None:
-    snapshot = services.snapshot_rebuild_run(study_id=study_id)
+    snapshot = snapshots.snapshot_rebuild_run(study_id=study_id)
     return snapshot.pk if snapshot is not None else None
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
-def study_cards_canonicalise(study_id: int) -> dict[str, int]:
-    # Idempotent: only cards without a value are touched.
-    return canonicalisation.study_cards_canonicalise(study_id=study_id)
-
-
-@shared_task(
-    autoretry_for=_TRANSIENT,
-    retry_backoff=5,
-    retry_backoff_max=120,
-    retry_jitter=True,
-    max_retries=3,
-)
+@shared_task(**_retry)
 def contexts_generate(study_id: int, question_id: int, count: int = 5) -> list[int]:
     # Idempotent: contexts are unique per study and text.
     contexts = generation.contexts_generate(study_id=study_id, question_id=question_id, count=count)
     return [c.pk for c in contexts]
 
 
-@shared_task(
-    autoretry_for=_TRANSIENT,
-    retry_backoff=5,
-    retry_backoff_max=120,
-    retry_jitter=True,
-    max_retries=3,
-)
+@shared_task(**_retry)
 def hypotheses_generate(study_id: int, context_id: int, run_id: str) -> list[int]:
     # Idempotent per run id: hypotheses are unique per (from, to, context, run).
     hypotheses = generation.hypotheses_generate(
@@ -60,4 +45,4 @@ def inference_job_run(job_id: int) -> str | None:
     # Idempotent: a compare-and-set claim (queued → running), so a redelivered or duplicated
     # task does nothing. Not acks_late: a job may run for hours, past the broker's visibility
     # timeout; a lost worker shows as a stale heartbeat, and the page offers to resume.
-    return jobs.inference_job_run(job_id=job_id)
+    return runner.inference_job_run(job_id=job_id)

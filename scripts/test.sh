@@ -29,6 +29,8 @@ export MGE_VAR_DIR="$(mktemp -d /tmp/mge-test-var.XXXXXX)"
 echo "== ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+echo "== import contracts"
+.venv/bin/lint-imports
 echo "== mypy"
 .venv/bin/mypy .
 echo "== pytest"

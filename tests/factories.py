@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import uuid
 
 from elicitation import services
 from elicitation.models import Interview, Participant, Question, Study
@@ -42,3 +43,17 @@ def make_interview(study: Study | None = None) -> Interview:
     question = make_question(study)
     participant = make_participant(study)
     return services.interview_start(participant=participant, question=question)
+
+
+def make_told_interview(
+    study: Study, question: Question, said: list[str], *, reply: str = "Tell me more."
+) -> Interview:
+    """A new participant's interview on `question` in which they said each line of `said`,
+    each answered by the interviewer with `reply`."""
+    interview = services.interview_start(participant=make_participant(study), question=question)
+    for text in said:
+        services.interview_message_add_user(
+            interview_id=interview.pk, client_id=uuid.uuid4(), text=text
+        )
+        services.interview_answer_store(interview_id=interview.pk, text=reply)
+    return interview

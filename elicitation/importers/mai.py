@@ -1,40 +1,38 @@
 """Import the Meaning Alignment Institute's reference study (the `db-dump/` folder).
 
-Every row is keyed on its source id, so a second run updates nothing and creates nothing.
-Bulk upserts (`INSERT … ON CONFLICT`) keep the whole import to a few seconds.
+This app writes its own rows (the study, its questions, pseudonymous participants, the raw
+cards); the graph's rows (values, contexts, hypotheses, impressions, votes) go through
+moralgraph's bulk services, which request a rebuild of the study's live graph. Every row is
+keyed on its source id, so a second run creates nothing and changes only what changed.
 
-Mapping (DESIGN §3):
-- case.json → Question (source_id = case id); context.json + contextsOnCases.json → Context
-- canonicalValuesCard.json → Value (source_id = id; description = instructionsShort,
-  policies = evaluationCriteria)
-- participants.csv and the userIds of votes and judgements → pseudonymous Participant
-  (source_id = "user:<userId>"). valuesCard.json has no userId (only a chat id), so each raw
-  card gets a pseudonymous participant of its own ("chat:<chatId>").
-- valuesCard.json → ValuesCard (source_id = id, linked to its canonical Value)
-- impression.json + vote.json → Selection (shown; picked when a vote exists for it)
-- edge.json → UpgradeVote (original createdAt, story, reason = comment; no hypothesis)
-- edgeHypothesis.json → UpgradeHypothesis
+Mapping (`mai_rows` reads the files):
+- case.json → Question (source_id = case id); context.json + contextsOnCases.json → contexts
+- canonicalValuesCard.json → values (source_id = id)
+- participants.csv and the userIds of votes and judgements → Participant ("user:<userId>");
+  each raw card gets a participant of its own ("chat:<chatId>")
+- valuesCard.json → ValuesCard (source_id = id, linked to its canonical value)
+- impression.json + vote.json → selections; edge.json → upgrade votes;
+  edgeHypothesis.json → upgrade hypotheses
 """
 
 from __future__ import annotations
 
-import csv
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from django.db import transaction
-from django.utils.dateparse import parse_datetime
 
+from elicitation.importers import mai_rows
+from elicitation.importers.mai_rows import Dump
 from elicitation.models import Participant, Question, Study, ValuesCard
-from moralgraph.models import (
-    Context,
-    Selection,
-    UpgradeHypothesis,
-    UpgradeVote,
-    Value,
+from moralgraph.services import (
+    contexts_import,
+    hypotheses_import,
+    selections_import,
+    upgrade_votes_import,
+    values_import,
 )
 
 BATCH = 2000
@@ -48,29 +46,135 @@ class ImportReport:
         return ", ".join(f"{name} {count}" for name, count in self.counts.items())
 
 
-def _load(folder: Path, name: str) -> list[dict[str, Any]]:
-    with (folder / f"{name}.json").open(encoding="utf-8") as handle:
-        rows: list[dict[str, Any]] = json.load(handle)
-    return rows
+@dataclass(frozen=True)
+class _Ids:
+    """Source id → our id, for each kind of row the later steps point at."""
+
+    questions: dict[str, int]
+    values: dict[int, int]
+    contexts: dict[str, int]
+    participants: dict[str, int]
 
 
-def _when(text: str | None) -> datetime:
-    moment = parse_datetime(text) if text else None
-    if moment is None:
-        raise ValueError(f"not a timestamp: {text!r}")
-    return moment
-
-
-def _upsert(model: Any, rows: list[Any], unique: list[str], update: list[str]) -> None:
-    """INSERT … ON CONFLICT against a plain unique constraint."""
-    model.objects.bulk_create(
-        rows,
-        batch_size=BATCH,
-        update_conflicts=bool(update),
-        ignore_conflicts=not update,
-        unique_fields=unique if update else None,
-        update_fields=update or None,
+@transaction.atomic
+def mai_study_import(*, folder: Path, slug: str, title: str = "") -> tuple[Study, ImportReport]:
+    """Import (or bring up to date) the reference study from `folder` (a `db-dump/`). One
+    transaction: a failed import leaves nothing behind; the rebuild goes out after commit."""
+    dump = mai_rows.load_dump(Path(folder))
+    study = _study_ensure(slug=slug, title=title)
+    questions = _questions_sync(study, dump)
+    values = {
+        int(source): pk
+        for source, pk in values_import(study_id=study.pk, values=mai_rows.value_rows(dump)).items()
+        if source.isdigit()
+    }
+    contexts = contexts_import(study_id=study.pk, contexts=mai_rows.context_rows(dump, questions))
+    participants = _participants_sync(study, mai_rows.participant_sources(dump))
+    ids = _Ids(questions=questions, values=values, contexts=contexts, participants=participants)
+    cards = _cards_sync(study, dump, ids)
+    graph = _graph_rows_import(study.pk, dump, ids)
+    report = ImportReport(
+        counts={
+            "questions": len(questions),
+            "contexts": len(contexts),
+            "values": len(values),
+            "participants": len(participants),
+            "cards": cards,
+            **graph,
+        }
     )
+    return study, report
+
+
+def _study_ensure(*, slug: str, title: str) -> Study:
+    study, _ = Study.objects.get_or_create(
+        slug=slug,
+        defaults={
+            "title": title or "Democratic Fine-Tuning (Meaning Alignment Institute, 2023)",
+            "status": Study.Status.CLOSED,
+        },
+    )
+    return study
+
+
+def _questions_sync(study: Study, dump: Dump) -> dict[str, int]:
+    """The study's questions, one per case, in the dump's order; case id → question id."""
+    _sync_by_source_id(
+        Question,
+        Question.objects.filter(study=study),
+        [
+            Question(
+                study=study,
+                source_id=case["id"],
+                title=case["title"],
+                text=case["question"],
+                seed_message=case.get("seedMessage") or "",
+                order=order,
+            )
+            for order, case in enumerate(dump.cases)
+        ],
+        ["title", "text", "seed_message", "order"],
+    )
+    return dict(
+        Question.objects.filter(study=study).exclude(source_id="").values_list("source_id", "id")
+    )
+
+
+def _participants_sync(study: Study, joined: dict[str, datetime | None]) -> dict[str, int]:
+    """Pseudonymous participants, finished; source id → participant id."""
+    _sync_by_source_id(
+        Participant,
+        Participant.objects.filter(study=study),
+        [
+            Participant(
+                study=study, source_id=source, consented_at=moment, stage=Participant.Stage.FINISHED
+            )
+            for source, moment in joined.items()
+        ],
+        [],
+    )
+    return dict(
+        Participant.objects.filter(study=study).exclude(source_id="").values_list("source_id", "id")
+    )
+
+
+def _cards_sync(study: Study, dump: Dump, ids: _Ids) -> int:
+    """Raw cards, linked to their canonical value (the 5 "invalid" ones have none); the
+    study's card count."""
+    _sync_by_source_id(
+        ValuesCard,
+        ValuesCard.objects.filter(participant__study=study),
+        [
+            ValuesCard(
+                participant_id=ids.participants[f"chat:{card['chatId']}"],
+                source_id=str(card["id"]),
+                title=card["title"],
+                description=card["instructionsShort"],
+                policies=list(card["evaluationCriteria"]),
+                value_id=ids.values.get(card["canonicalCardId"]),  # None when it has none
+                submitted_at=mai_rows.when(card["createdAt"]),
+            )
+            for card in dump.raw_cards
+        ],
+        ["title", "description", "policies", "value_id"],
+    )
+    return ValuesCard.objects.filter(participant__study=study).count()
+
+
+def _graph_rows_import(study_id: int, dump: Dump, ids: _Ids) -> dict[str, int]:
+    """Impressions, hypotheses, then the votes (whose import requests the rebuild)."""
+    selections = selections_import(
+        study_id=study_id,
+        selections=mai_rows.selection_rows(dump, ids.participants, ids.values, ids.questions),
+    )
+    hypotheses = hypotheses_import(
+        study_id=study_id, hypotheses=mai_rows.hypothesis_rows(dump, ids.values, ids.contexts)
+    )
+    votes = upgrade_votes_import(
+        study_id=study_id,
+        votes=mai_rows.vote_rows(dump, ids.participants, ids.values, ids.contexts),
+    )
+    return {"selections": selections, "votes": votes, "hypotheses": hypotheses}
 
 
 def _sync_by_source_id(model: Any, scope: Any, rows: list[Any], update: list[str]) -> None:
@@ -91,222 +195,3 @@ def _sync_by_source_id(model: Any, scope: Any, rows: list[Any], update: list[str
     model.objects.bulk_create(new, batch_size=BATCH)
     if changed and update:
         model.objects.bulk_update(changed, update, batch_size=BATCH)
-
-
-@transaction.atomic
-def mai_study_import(*, folder: Path, slug: str, title: str = "") -> tuple[Study, ImportReport]:
-    """Import (or bring up to date) the reference study from `folder` (a `db-dump/`)."""
-    folder = Path(folder)
-    if not (folder / "edge.json").is_file():
-        raise FileNotFoundError(f"{folder} does not look like the reference db-dump (no edge.json)")
-    study, _ = Study.objects.get_or_create(
-        slug=slug,
-        defaults={
-            "title": title or "Democratic Fine-Tuning (Meaning Alignment Institute, 2023)",
-            "status": Study.Status.CLOSED,
-        },
-    )
-
-    # Questions.
-    cases = _load(folder, "case")
-    _sync_by_source_id(
-        Question,
-        Question.objects.filter(study=study),
-        [
-            Question(
-                study=study,
-                source_id=case["id"],
-                title=case["title"],
-                text=case["question"],
-                seed_message=case.get("seedMessage") or "",
-                order=order,
-            )
-            for order, case in enumerate(cases)
-        ],
-        ["title", "text", "seed_message", "order"],
-    )
-    question_of = dict(
-        Question.objects.filter(study=study).exclude(source_id="").values_list("source_id", "id")
-    )
-
-    # Contexts and their questions.
-    _upsert(
-        Context,
-        [
-            Context(study=study, text=row["id"], origin=Context.Origin.IMPORTED)
-            for row in _load(folder, "context")
-        ],
-        ["study", "text"],
-        [],
-    )
-    context_of = dict(Context.objects.filter(study=study).values_list("text", "id"))
-    links = Context.questions.through
-    _upsert(
-        links,
-        [
-            links(context_id=context_of[row["contextId"]], question_id=question_of[row["caseId"]])
-            for row in _load(folder, "contextsOnCases")
-        ],
-        [],
-        [],
-    )
-
-    # Canonical values.
-    _sync_by_source_id(
-        Value,
-        Value.objects.filter(study=study),
-        [
-            Value(
-                study=study,
-                source_id=str(row["id"]),
-                title=row["title"],
-                description=row["instructionsShort"],
-                policies=list(row["evaluationCriteria"]),
-                instructions_short=row["instructionsShort"],
-                instructions_detailed=row["instructionsDetailed"],
-                created_at=_when(row["createdAt"]),
-            )
-            for row in _load(folder, "canonicalValuesCard")
-        ],
-        ["title", "description", "policies", "instructions_short", "instructions_detailed"],
-    )
-    value_of = {
-        int(source): pk
-        for source, pk in Value.objects.filter(study=study)
-        .exclude(source_id="")
-        .values_list("source_id", "id")
-        if source.isdigit()
-    }
-
-    # Participants: pseudonymous, keyed on the source's user id (or chat id for raw cards).
-    edges = _load(folder, "edge")
-    votes = _load(folder, "vote")
-    impressions = _load(folder, "impression")
-    raw_cards = _load(folder, "valuesCard")
-    joined: dict[str, datetime | None] = {}
-    participants_csv = folder / "participants.csv"
-    if participants_csv.is_file():
-        with participants_csv.open(encoding="utf-8") as handle:
-            for row in csv.DictReader(handle):
-                joined[f"user:{row['userId']}"] = _when(row["createdAt"])
-    for row in [*edges, *votes, *impressions]:
-        joined.setdefault(f"user:{row['userId']}", None)
-    for card in raw_cards:
-        joined.setdefault(f"chat:{card['chatId']}", _when(card["createdAt"]))
-    _sync_by_source_id(
-        Participant,
-        Participant.objects.filter(study=study),
-        [
-            Participant(
-                study=study,
-                source_id=source,
-                consented_at=moment,
-                stage=Participant.Stage.FINISHED,
-            )
-            for source, moment in joined.items()
-        ],
-        [],
-    )
-    participant_of = dict(
-        Participant.objects.filter(study=study).exclude(source_id="").values_list("source_id", "id")
-    )
-
-    # Raw cards, linked to their canonical value (the 5 "invalid" ones have none).
-    _sync_by_source_id(
-        ValuesCard,
-        ValuesCard.objects.filter(participant__study=study),
-        [
-            ValuesCard(
-                participant_id=participant_of[f"chat:{card['chatId']}"],
-                source_id=str(card["id"]),
-                title=card["title"],
-                description=card["instructionsShort"],
-                policies=list(card["evaluationCriteria"]),
-                value_id=value_of.get(card["canonicalCardId"]) if card["canonicalCardId"] else None,
-                submitted_at=_when(card["createdAt"]),
-            )
-            for card in raw_cards
-        ],
-        ["title", "description", "policies", "value_id"],
-    )
-
-    # Selections: every impression, picked when the same user voted for it in that draw.
-    picked = {(v["userId"], v["drawId"], v["valuesCardId"]) for v in votes}
-    shown: dict[tuple[int, str, int], dict[str, Any]] = {}
-    for row in [*impressions, *votes]:  # votes all have impressions; kept in case they do not
-        key = (row["userId"], row["drawId"], row["valuesCardId"])
-        if key not in shown or row["createdAt"] < shown[key]["createdAt"]:
-            shown[key] = row
-    _upsert(
-        Selection,
-        [
-            Selection(
-                study=study,
-                participant_id=participant_of[f"user:{user}"],
-                value_id=value_of[card],
-                question_id=question_of.get(row["caseId"]),
-                draw_id=draw,
-                is_picked=(user, draw, card) in picked,
-                created_at=_when(row["createdAt"]),
-            )
-            for (user, draw, card), row in shown.items()
-        ],
-        ["participant", "draw_id", "value"],
-        ["is_picked", "question", "created_at"],
-    )
-
-    # Upgrade judgements, with their original times.
-    _upsert(
-        UpgradeVote,
-        [
-            UpgradeVote(
-                study=study,
-                participant_id=participant_of[f"user:{row['userId']}"],
-                from_value_id=value_of[row["fromId"]],
-                to_value_id=value_of[row["toId"]],
-                context_id=context_of[row["contextId"]],
-                story="" if row["story"] == "OLD" else row["story"],
-                choice=row["relationship"],
-                reason=row.get("comment") or "",
-                created_at=_when(row["createdAt"]),
-                updated_at=_when(row["updatedAt"]),
-            )
-            for row in edges
-        ],
-        ["participant", "from_value", "to_value", "context"],
-        ["story", "choice", "reason", "created_at", "updated_at"],
-    )
-
-    # Generated upgrade hypotheses.
-    _upsert(
-        UpgradeHypothesis,
-        [
-            UpgradeHypothesis(
-                study=study,
-                from_value_id=value_of[row["fromId"]],
-                to_value_id=value_of[row["toId"]],
-                context_id=context_of[row["contextId"]],
-                story=row["story"],
-                run_id=row["runId"],
-                generator_model="imported",
-                created_at=_when(row["createdAt"]),
-            )
-            for row in _load(folder, "edgeHypothesis")
-        ],
-        ["from_value", "to_value", "context", "run_id"],
-        ["story"],
-    )
-
-    report = ImportReport(
-        counts={
-            "questions": Question.objects.filter(study=study).count(),
-            "contexts": Context.objects.filter(study=study).count(),
-            "values": Value.objects.filter(study=study).count(),
-            "participants": Participant.objects.filter(study=study).count(),
-            "cards": ValuesCard.objects.filter(participant__study=study).count(),
-            "selections": Selection.objects.filter(study=study).count(),
-            "votes": UpgradeVote.objects.filter(study=study).count(),
-            "hypotheses": UpgradeHypothesis.objects.filter(study=study).count(),
-        }
-    )
-    return study, report

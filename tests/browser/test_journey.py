@@ -163,4 +163,5 @@ def test_offline_journey_from_consent_to_finish(
         return card.value_id is not None
 
     wait_until(canonicalised, timeout=60, what="the worker to canonicalise the card")
-    assert card.value is not None and card.value.study_id == study.pk
+    assert card.value is not None
+    assert card.value.study_id == study.pk

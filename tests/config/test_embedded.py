@@ -77,7 +77,8 @@ def test_make_run_serves_the_demo_and_completes_a_task_round_trip(tmp_path: Path
                     "next": "/admin/",
                 },
             )
-            assert logged_in.status_code == 302 and logged_in.headers["location"] == "/admin/"
+            assert logged_in.status_code == 302
+            assert logged_in.headers["location"] == "/admin/"
             assert "Studies" in admin.get("/admin/").text
 
         wait_until(lambda: "ready." in run.log(), timeout=60, what="the worker")

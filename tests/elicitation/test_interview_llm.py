@@ -146,7 +146,8 @@ def test_interview_through_the_model_with_a_retried_card(
         first = chat.until_idle()
         tokens = _of(first, "token")
         assistant = _of(first, "message")[-1]
-        assert assistant["role"] == "assistant" and assistant["seq"] == 2
+        assert assistant["role"] == "assistant"
+        assert assistant["seq"] == 2
         assert "".join(t["text"] for t in tokens) == assistant["text"]
         assert assistant["text"] == (
             "Thank you for sharing that. What did you notice in that moment?"
@@ -204,7 +205,8 @@ def test_interview_through_the_model_with_a_retried_card(
     assert retry[-2]["role"] == "assistant"
     assert retry[-2]["tool_calls"][0]["id"] == "call_bad"
     assert json.loads(retry[-2]["tool_calls"][0]["function"]["arguments"]) == BAD_CARD
-    assert retry[-1]["role"] == "tool" and retry[-1]["tool_call_id"] == "call_bad"
+    assert retry[-1]["role"] == "tool"
+    assert retry[-1]["tool_call_id"] == "call_bad"
     assert retry[-1]["content"].startswith("Not shown to the participant")
     assert "title has 1 word" in retry[-1]["content"]
 
@@ -309,11 +311,14 @@ def test_stop_mid_stream_keeps_the_partial_answer(llm_server: str, fake: FakeLLM
     frames = before + after
     streamed = "".join(f["text"] for f in _of(frames, "token"))
     message = _of(frames, "message")[-1]
-    assert message["role"] == "assistant" and message["stopped"] is True
+    assert message["role"] == "assistant"
+    assert message["stopped"] is True
     assert message["text"] == streamed
-    assert 0 < len(streamed) < len(long_answer) and long_answer.startswith(streamed)
+    assert 0 < len(streamed) < len(long_answer)
+    assert long_answer.startswith(streamed)
     stored = Message.objects.get(interview_id=chat.interview_id, role="assistant")
-    assert stored.is_stopped and stored.text == streamed
+    assert stored.is_stopped
+    assert stored.text == streamed
 
 
 def _assemble(tokens: list[dict[str, Any]]) -> str:
@@ -335,7 +340,8 @@ def test_a_dropped_connection_resumes_the_answer(llm_server: str, fake: FakeLLMS
         before = chat.until(lambda f: f["type"] == "token")
     # The phone went into a tunnel mid-answer: the socket is closed.
     seen_before_drop = _assemble(_of(before, "token"))
-    assert seen_before_drop and long_answer.startswith(seen_before_drop)
+    assert seen_before_drop
+    assert long_answer.startswith(seen_before_drop)
 
     chat.ws = chat.open()
     with chat.ws:
@@ -358,7 +364,8 @@ def test_a_dropped_connection_resumes_the_answer(llm_server: str, fake: FakeLLMS
         chat.say("D2: I am back")
         assert _of(chat.until_idle(), "message")[-1]["text"] == "Welcome back."
     stored = Message.objects.get(interview_id=chat.interview_id, seq=2)
-    assert stored.text == long_answer and not stored.is_stopped
+    assert stored.text == long_answer
+    assert not stored.is_stopped
     # Answered once: the model was asked for D1 once and for D2 once.
     assert len(fake.chat_requests()) == 2
 
@@ -427,7 +434,8 @@ def test_a_stream_that_stalls_keeps_what_came(llm_server: str, fake: FakeLLMServ
         chat.say("Z: go")
         frames = chat.until_idle()
     message = _of(frames, "message")[-1]
-    assert message["text"] == "one two three " and message["stopped"] is True
+    assert message["text"] == "one two three "
+    assert message["stopped"] is True
     assert _of(frames, "error")[0]["code"] == "llm_unavailable"
 
 
@@ -472,7 +480,8 @@ def test_turn_limit_gives_a_clear_message_and_a_last_turn_card(
     assert error["code"] == "turn_limit"
     assert "Please confirm a card to go on." in error["message"]
     last = fake.chat_requests()[-1]["messages"][-1]
-    assert last["role"] == "system" and "propose the values card now" in last["content"]
+    assert last["role"] == "system"
+    assert "propose the values card now" in last["content"]
     assert Message.objects.filter(interview_id=chat.interview_id, role="user").count() == 2
 
 
@@ -514,11 +523,13 @@ def test_a_reconnect_to_another_server_process_follows_the_answer(
         frames = first + other.until(lambda f: f["type"] == "message" and f["role"] == "assistant")
         assert [f["code"] for f in _of(frames, "error")] == ["busy"]
         assert _assemble(_of(frames, "token")) == long_answer
-        assert frames[-1]["text"] == long_answer and frames[-1]["stopped"] is False
+        assert frames[-1]["text"] == long_answer
+        assert frames[-1]["stopped"] is False
         assert other.until_idle()[-1] == {"type": "status", "state": "idle"}
     assert len(fake.chat_requests()) == 1
     stored = Message.objects.get(interview_id=chat.interview_id, seq=2)
-    assert stored.text == long_answer and not stored.is_stopped
+    assert stored.text == long_answer
+    assert not stored.is_stopped
     assert not Interview.objects.get(pk=chat.interview_id).answer_started_at
 
 
@@ -534,7 +545,8 @@ def test_stop_reaches_an_answer_in_another_server_process(
         chat.until(lambda f: f["type"] == "token")
         other.send({"type": "stop"})
         stopped = _of(chat.until_idle(), "message")[-1]
-        assert stopped["role"] == "assistant" and stopped["stopped"] is True
+        assert stopped["role"] == "assistant"
+        assert stopped["stopped"] is True
         # The other process's socket hears the stored answer through the channel layer.
         heard = other.until(lambda f: f["type"] == "message")
         assert heard[-1] == stopped

@@ -10,6 +10,7 @@ from django.test import Client
 
 from elicitation import services
 from elicitation.models import InviteCode, Participant, Study, SurveyResponse
+from elicitation.schemas import SURVEY_ITEMS
 from elicitation.services import demo_study_seed
 from moralgraph.models import UpgradeHypothesis, UpgradeVote
 from tests.factories import make_question, make_study
@@ -46,7 +47,7 @@ def _to_picks(client: Client, study: Study) -> Participant:
         interview_id=interview_id, text="A card.", card=CARD
     )
     assert proposal is not None
-    services.values_card_submit(interview_id=interview_id, proposal_id=proposal["proposal_id"])
+    services.values_card_submit(interview_id=interview_id, proposal_id=proposal.proposal_id)
     return _participant(client)
 
 
@@ -60,7 +61,8 @@ def test_invite_codes_enter_once() -> None:
     assert "That invite code is not valid for this study." in refused.content.decode()
     assert _enter(first, study, invite_code=" abc123 ").status_code == 302
     code = InviteCode.objects.get()
-    assert code.used_at is not None and code.participant == _participant(first)
+    assert code.used_at is not None
+    assert code.participant == _participant(first)
 
     second = _enter(Client(), study, invite_code="ABC123")
     assert second.status_code == 400
@@ -79,25 +81,20 @@ def test_a_panel_id_enters_once_and_gets_a_completion_code() -> None:
     assert "open it again from the panel" in missing.content.decode()
     assert _enter(client, study, "?PROLIFIC_PID=pp-1").status_code == 302
     participant = _participant(client)
-    assert participant.external_id_hash and "pp-1" not in participant.external_id_hash
+    assert participant.external_id_hash
+    assert "pp-1" not in participant.external_id_hash
     again = _enter(Client(), study, "?PROLIFIC_PID=pp-1")
     assert again.status_code == 400
     assert "already taken part" in again.content.decode()
 
     Participant.objects.filter(pk=participant.pk).update(stage=Participant.Stage.SURVEY)
-    answers = {key: "3" for key in _survey_keys()}
+    answers = {item.key: "3" for item in SURVEY_ITEMS}
     assert client.post(f"/s/{study.slug}/survey/", answers)["Location"] == f"/s/{study.slug}/done/"
     participant.refresh_from_db()
     assert len(participant.completion_code) == 8
     done = client.get(f"/s/{study.slug}/done/").content.decode()
     assert participant.completion_code in done
     assert f"https://panel.example/done?study=7&amp;cc={participant.completion_code}" in done
-
-
-def _survey_keys() -> list[str]:
-    from elicitation.schemas import SURVEY_ITEMS
-
-    return [item.key for item in SURVEY_ITEMS]
 
 
 def test_demographics_come_before_the_question() -> None:
@@ -118,7 +115,8 @@ def test_demographics_come_before_the_question() -> None:
     assert _enter(client, study)["Location"] == f"/s/{study.slug}/about-you/"
     assert client.get(f"/s/{study.slug}/questions/")["Location"] == f"/s/{study.slug}/about-you/"
     refused = client.post(f"/s/{study.slug}/about-you/", {"country": "Norway"})
-    assert refused.status_code == 400 and "Please answer “Your age”." in refused.content.decode()
+    assert refused.status_code == 400
+    assert "Please answer “Your age”." in refused.content.decode()
     bad = client.post(f"/s/{study.slug}/about-you/", {"age": "12"})
     assert bad.status_code == 400
     ok = client.post(f"/s/{study.slug}/about-you/", {"age": "30–49", "country": " Norway "})
@@ -167,12 +165,19 @@ def test_a_vote_on_a_story_never_drawn_is_refused() -> None:
     assert refused.status_code == 400
     assert "That story was not shown to you." in refused.content.decode()
     assert not UpgradeVote.objects.filter(participant=participant).exists()
-    # The form still works: the drawn story is accepted.
-    accepted = client.post(
-        f"/s/{study.slug}/stories/", {"hypothesis": drawn[0], "choice": "not_sure"}
-    )
-    assert accepted.status_code == 302
-    assert UpgradeVote.objects.get(participant=participant).hypothesis_id == drawn[0]
+    # The form still works: each drawn story is accepted in turn, then the survey follows.
+    for position, hypothesis_id in enumerate(drawn, start=1):
+        screen = client.get(f"/s/{study.slug}/stories/").content.decode()
+        assert f"Story {position} of 3" in screen
+        accepted = client.post(
+            f"/s/{study.slug}/stories/", {"hypothesis": hypothesis_id, "choice": "not_sure"}
+        )
+        assert accepted["Location"] == f"/s/{study.slug}/stories/"
+    votes = UpgradeVote.objects.filter(participant=participant).order_by("id")
+    assert [vote.hypothesis_id for vote in votes] == drawn
+    assert client.get(f"/s/{study.slug}/stories/")["Location"] == f"/s/{study.slug}/survey/"
+    participant.refresh_from_db()
+    assert participant.stage == Participant.Stage.SURVEY
 
 
 def test_picks_need_two_and_fewer_values_are_explained() -> None:

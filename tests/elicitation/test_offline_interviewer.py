@@ -6,14 +6,14 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from elicitation.offline_interviewer import (
+from elicitation.interview.offline import (
     ASK_ATTENTION,
     ASK_MORE,
     CONFIRM_HINT,
     PROPOSE,
-    card_from_answers,
     offline_turn,
 )
+from elicitation.interview.offline_cards import card_from_answers
 from inference.schemas import card_problems
 
 FRIEND = [
@@ -44,7 +44,8 @@ def test_the_stages_then_a_card_from_the_participants_words() -> None:
 def test_different_transcripts_give_different_valid_cards() -> None:
     friend = card_from_answers(FRIEND)
     father = card_from_answers(FATHER)
-    assert card_problems(friend) == [] and card_problems(father) == []
+    assert card_problems(friend) == []
+    assert card_problems(father) == []
     assert friend["title"] != father["title"]
     assert not set(friend["policies"]) & set(father["policies"])
     assert "pride" in father["title"].lower()
@@ -52,7 +53,8 @@ def test_different_transcripts_give_different_valid_cards() -> None:
 
 def test_the_last_turn_proposes_at_once() -> None:
     turn = offline_turn(user_texts=FRIEND[:1], must_propose=True)
-    assert turn.card is not None and card_problems(turn.card) == []
+    assert turn.card is not None
+    assert card_problems(turn.card) == []
 
 
 def test_a_change_request_gives_a_revised_card() -> None:
@@ -60,7 +62,8 @@ def test_a_change_request_gives_a_revised_card() -> None:
     added = offline_turn(
         user_texts=[*FRIEND, "Please add that it takes courage"], current_card=card
     )
-    assert added.card is not None and added.card != card
+    assert added.card is not None
+    assert added.card != card
     assert card_problems(added.card) == []
     assert added.card["policies"][0] == "SIGNS that it takes courage"
     assert "courage" in added.card["title"]
@@ -68,7 +71,8 @@ def test_a_change_request_gives_a_revised_card() -> None:
     renamed = offline_turn(
         user_texts=[*FRIEND, "Call it “Loyal but honest friendship”"], current_card=card
     )
-    assert renamed.card is not None and renamed.card["title"] == "Loyal but honest friendship"
+    assert renamed.card is not None
+    assert renamed.card["title"] == "Loyal but honest friendship"
 
     removed = offline_turn(user_texts=[*FRIEND, "remove the second one"], current_card=card)
     assert removed.card is not None
@@ -79,7 +83,8 @@ def test_a_card_keeps_at_least_three_lines() -> None:
     card = {**card_from_answers(FRIEND)}
     card["policies"] = card["policies"][:3]
     turn = offline_turn(user_texts=[*FRIEND, "remove the first one"], current_card=card)
-    assert turn.card is None and "at least three lines" in turn.text
+    assert turn.card is None
+    assert "at least three lines" in turn.text
 
 
 def test_agreement_points_to_the_confirm_button() -> None:

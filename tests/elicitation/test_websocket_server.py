@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx2
 import pytest
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from elicitation.models import Message
@@ -66,9 +67,11 @@ def test_protocol_round_trip_and_error_frames(asgi_server: str) -> None:
         user = frames[0]
         assert user == {"type": "message", "seq": 1, "role": "user", "text": text, "stopped": False}
         tokens = [f for f in frames if f["type"] == "token"]
-        assert tokens and all(f["message_seq"] == 2 for f in tokens)
+        assert tokens
+        assert all(f["message_seq"] == 2 for f in tokens)
         assistant = frames[-1]
-        assert assistant["seq"] == 2 and assistant["text"] == "".join(f["text"] for f in tokens)
+        assert assistant["seq"] == 2
+        assert assistant["text"] == "".join(f["text"] for f in tokens)
         assert {"type": "status", "state": "thinking"} in frames
         assert json.loads(ws.recv(timeout=10)) == {"type": "status", "state": "idle"}
 
@@ -93,7 +96,7 @@ def test_socket_refuses_someone_elses_interview(asgi_server: str) -> None:
     stranger = httpx2.Client(base_url=asgi_server)
     stranger.get("/s/demo/")
     with (
-        pytest.raises(Exception) as refused,
+        pytest.raises((InvalidStatus, ConnectionClosed)) as refused,
         connect(
             f"{asgi_server.replace('http', 'ws')}/ws/interviews/{interview_id}/",
             additional_headers={"Cookie": cookie_header(stranger), "Origin": asgi_server},
@@ -108,7 +111,7 @@ def test_socket_refuses_a_foreign_origin(asgi_server: str) -> None:
     client = httpx2.Client(base_url=asgi_server)
     interview_id = enter_study(client, "demo")
     with (
-        pytest.raises(Exception) as refused,
+        pytest.raises((InvalidStatus, ConnectionClosed)) as refused,
         connect(
             f"{asgi_server.replace('http', 'ws')}/ws/interviews/{interview_id}/",
             additional_headers={"Cookie": cookie_header(client), "Origin": "https://evil.example"},

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from config.celery import app as celery_app
 from elicitation import services
-from elicitation.models import Interview, Message
 from inference.prompts import load_prompt
 from inference.schemas import CONTEXTS_SCHEMA
 from inference.testing import FakeLLMServer
 from moralgraph.errors import MoralGraphError
 from moralgraph.models import Context
-from tests.factories import make_participant, make_question, make_study
+from tests.factories import make_question, make_study, make_told_interview
 from tests.moralgraph.test_canonicalisation import assert_golden
 
 pytestmark = pytest.mark.django_db
@@ -26,33 +23,19 @@ STORIES = [
 ]
 
 
-def _interviews() -> tuple[int, int, list[Interview]]:
+def _interviews() -> tuple[int, int]:
     study = make_study()
     question = make_question(study, text="Should I arrange care for my dad without asking?")
     other = make_question(study, title="Another", text="Something else entirely?")
-    interviews = []
     for lines in STORIES:
-        interview = services.interview_start(participant=make_participant(study), question=question)
-        for seq, text in enumerate(lines, start=1):
-            Message.objects.create(
-                interview=interview,
-                seq=seq * 2 - 1,
-                role="user",
-                text=text,
-                client_id=uuid.uuid4(),
-            )
-            Message.objects.create(
-                interview=interview, seq=seq * 2, role="assistant", text="Tell me more."
-            )
-        interviews.append(interview)
+        make_told_interview(study, question, lines)
     # Another question's interview and the interviewer's words stay out of the excerpts.
-    stray = services.interview_start(participant=make_participant(study), question=other)
-    Message.objects.create(interview=stray, seq=1, role="user", text="Unrelated story")
-    return study.pk, question.pk, interviews
+    make_told_interview(study, other, ["Unrelated story"])
+    return study.pk, question.pk
 
 
 def test_contexts_mined_from_participants_words(fake_llm: FakeLLMServer) -> None:
-    study_id, question_id, _ = _interviews()
+    study_id, question_id = _interviews()
     fake_llm.script(
         {
             "json": {
@@ -79,12 +62,13 @@ def test_contexts_mined_from_participants_words(fake_llm: FakeLLMServer) -> None
     assert request["response_format"]["json_schema"]["schema"] == CONTEXTS_SCHEMA
     for lines in STORIES:
         assert f"- {' '.join(lines)}" in prompt
-    assert "Unrelated story" not in prompt and "Tell me more." not in prompt
+    assert "Unrelated story" not in prompt
+    assert "Tell me more." not in prompt
     assert_golden("context_mining.prompt.txt", prompt)
 
 
 def test_a_failed_model_stores_nothing(fake_llm: FakeLLMServer) -> None:
-    study_id, question_id, _ = _interviews()
+    study_id, question_id = _interviews()
     fake_llm.script({"status": 500, "body": "down"})
     with pytest.raises(MoralGraphError) as failure:
         services.contexts_mine_from_interviews(study_id=study_id, question_id=question_id)

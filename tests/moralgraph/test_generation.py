@@ -8,10 +8,9 @@ from elicitation.models import Question, Study
 from inference.prompts import load_prompt
 from inference.schemas import CONTEXTS_SCHEMA, UPGRADE_STORY_SCHEMA
 from inference.testing import FakeLLMServer
-from moralgraph import generation
 from moralgraph.errors import MoralGraphError
 from moralgraph.models import Context, UpgradeHypothesis, Value
-from moralgraph.services import context_ensure
+from moralgraph.services import context_ensure, generation
 from tests.moralgraph.test_canonicalisation import assert_golden
 
 pytestmark = pytest.mark.django_db
@@ -75,11 +74,13 @@ def test_contexts_are_generated_validated_and_recorded(
     ]
     (request,) = fake_llm.chat_requests()
     prompt = request["messages"][0]["content"]
-    assert question.text in prompt and "Keeping loved ones safe: Preventing harm." in prompt
+    assert question.text in prompt
+    assert "Keeping loved ones safe: Preventing harm." in prompt
     assert request["response_format"]["json_schema"]["schema"] == CONTEXTS_SCHEMA
     assert_golden("context_generation.prompt.txt", prompt)
     stored = Context.objects.get(text="When the person is in distress")
-    assert stored.origin == Context.Origin.GENERATED and stored.generator_model == "fake-model"
+    assert stored.origin == Context.Origin.GENERATED
+    assert stored.generator_model == "fake-model"
     assert stored.prompt_hash == load_prompt("context_generation").sha256
     assert list(stored.questions.all()) == [question]
 
@@ -88,8 +89,10 @@ def test_stories_in_both_directions(
     study: Study, question: Question, pair: tuple[Value, Value], fake_llm: FakeLLMServer
 ) -> None:
     a, b = pair
-    context = context_ensure(
-        study_id=study.pk, text="When independence is at stake", question_ids=[question.pk]
+    context = Context.objects.get(
+        pk=context_ensure(
+            study_id=study.pk, text="When independence is at stake", question_ids=[question.pk]
+        )
     )
     fake_llm.script(
         {
@@ -107,13 +110,13 @@ def test_stories_in_both_directions(
     (request,) = fake_llm.chat_requests()
     prompt = request["messages"][0]["content"]
     assert "Context: When independence is at stake" in prompt
-    assert (
-        "Value A: Keeping loved ones safe." in prompt and "Value B: Dignity in choosing." in prompt
-    )
+    assert "Value A: Keeping loved ones safe." in prompt
+    assert "Value B: Dignity in choosing." in prompt
     assert request["response_format"]["json_schema"]["schema"] == UPGRADE_STORY_SCHEMA
     assert_golden("upgrade_story.prompt.txt", prompt)
     hypothesis = UpgradeHypothesis.objects.get()
-    assert hypothesis.story == STORY and hypothesis.run_id == "run-1"
+    assert hypothesis.story == STORY
+    assert hypothesis.run_id == "run-1"
     assert hypothesis.prompt_hash == load_prompt("upgrade_story").sha256
 
     fake_llm.script({"json": {"direction": "a_to_b", "story": STORY, "reason": "r"}})
@@ -127,7 +130,9 @@ def test_malformed_and_rule_breaking_answers_are_never_stored(
     study: Study, pair: tuple[Value, Value], fake_llm: FakeLLMServer
 ) -> None:
     a, b = pair
-    context = context_ensure(study_id=study.pk, text="When unsure", question_ids=[])
+    context = Context.objects.get(
+        pk=context_ensure(study_id=study.pk, text="When unsure", question_ids=[])
+    )
     fake_llm.script(
         {"text": "B is wiser, obviously."},
         {"json": {"direction": "sideways", "story": "", "reason": ""}},
@@ -163,7 +168,8 @@ def test_a_timeout_is_a_clear_error_and_stores_nothing(
     fake_llm.script({"json": {"contexts": ["When late"]}, "hang": True, "hang_s": 5})
     with pytest.raises(MoralGraphError) as failure:
         generation.contexts_generate(study_id=study.pk, question_id=question.pk)
-    assert failure.value.code == "llm_timeout" and "nothing was stored" in failure.value.message
+    assert failure.value.code == "llm_timeout"
+    assert "nothing was stored" in failure.value.message
     assert Context.objects.filter(study=study).count() == 0
 
 

@@ -17,12 +17,14 @@ from django.core.management import call_command
 from elicitation.models import Participant, Question, Study, ValuesCard
 from moralgraph.models import (
     Context,
+    GraphRebuildState,
     GraphSnapshot,
     Selection,
     UpgradeHypothesis,
     UpgradeVote,
     Value,
 )
+from tests.support.processes import ManagedProcess, wait_until
 
 pytestmark = pytest.mark.django_db
 CUTOFF = "2023-10-18T00:00:00Z"
@@ -33,20 +35,26 @@ def dump_dir(realdata: Path) -> Path:
     return realdata / "mai-dft-moral-graph" / "db-dump"
 
 
+IMPORTED: list[Any] = [
+    Study,
+    Question,
+    Participant,
+    ValuesCard,
+    Context,
+    Context.questions.through,
+    Value,
+    Selection,
+    UpgradeVote,
+    UpgradeHypothesis,
+]
+
+
 def row_counts() -> dict[str, int]:
-    models: list[Any] = [
-        Study,
-        Question,
-        Participant,
-        ValuesCard,
-        Context,
-        Context.questions.through,
-        Value,
-        Selection,
-        UpgradeVote,
-        UpgradeHypothesis,
-    ]
-    return {model.__name__: model.objects.count() for model in models}
+    return {model.__name__: model.objects.count() for model in IMPORTED}
+
+
+def every_row() -> dict[str, list[dict[str, Any]]]:
+    return {model.__name__: list(model.objects.order_by("pk").values()) for model in IMPORTED}
 
 
 @pytest.fixture
@@ -112,6 +120,50 @@ def test_reference_study_reproduces_the_published_graph(imported: Path, tmp_path
     again = build("--mode", "reference", "--before", CUTOFF, "--bootstrap", "20")
     assert f"snapshot {snapshot.pk} " in again
     assert GraphSnapshot.objects.count() == 1
+
+
+def test_importing_again_changes_nothing_and_the_graph_is_rebuilt(
+    realdata: Path, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks() as sent:
+        call_command("import_mai", str(dump_dir(realdata)), study="mai", stdout=StringIO())
+    study = Study.objects.get(slug="mai")
+    state = GraphRebuildState.objects.get(study=study)
+    assert state.is_queued
+    assert state.requested_seq == 1
+    assert state.built_seq == 0
+    assert len(sent) == 1  # the rebuild task, sent after commit
+    before = every_row()
+
+    # An edited value and card are brought back; nothing else is written.
+    value = Value.objects.get(study=study, source_id="304")
+    Value.objects.filter(pk=value.pk).update(title="edited")
+    ValuesCard.objects.filter(value=value).update(title="edited")
+    out = StringIO()
+    call_command("import_mai", str(dump_dir(realdata)), study="mai", stdout=out)
+    assert every_row() == before
+    assert "values 115, participants 1464, cards 630, selections 3249, votes 1592" in out.getvalue()
+    state.refresh_from_db()
+    assert state.is_queued
+    assert state.requested_seq == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_import_reaches_a_snapshot_through_the_worker(
+    realdata: Path, celery_worker: ManagedProcess
+) -> None:
+    call_command("import_mai", str(dump_dir(realdata)), study="mai", stdout=StringIO())
+
+    def built() -> GraphSnapshot | None:
+        celery_worker.assert_running()
+        return GraphSnapshot.objects.filter(study__slug="mai").first()
+
+    snapshot = wait_until(built, timeout=60, what="the imported study's live snapshot")
+    assert isinstance(snapshot, GraphSnapshot)
+    assert snapshot.vote_count == 1592
+    assert snapshot.participant_count == 522
+    state = GraphRebuildState.objects.get(study=snapshot.study_id)
+    assert state.built_seq == state.requested_seq == 1
 
 
 def test_every_export_format(imported: Path, tmp_path: Path) -> None:

@@ -17,10 +17,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from elicitation.models import Participant, Question, Study
-from moralgraph import jobs, selectors, services, tasks
+from moralgraph import services, tasks
 from moralgraph.errors import MoralGraphError
 from moralgraph.graph import Params
+from moralgraph.inference_jobs import rules, runner
+from moralgraph.inference_jobs import selectors as job_selectors
+from moralgraph.inference_jobs import services as job_services
 from moralgraph.models import GraphSnapshot, InferenceJob, Value
+from moralgraph.services import snapshots
+from tests.support.celery_sent import tasks_sent
 
 pytestmark = pytest.mark.django_db
 FAST = Params(
@@ -30,6 +35,8 @@ ONLINE = override_settings(
     LLM_BASE_URL="http://127.0.0.1:9/v1", LLM_MODEL="served-model", LLM_API_KEY="k"
 )
 OFFLINE = override_settings(LLM_BASE_URL="", LLM_API_KEY="")
+# The task a started job is sent as, by name: the contract between the service and the worker.
+RUN_TASK = "moralgraph.tasks.inference_job_run"
 
 
 @pytest.fixture
@@ -45,23 +52,23 @@ def snapshot() -> GraphSnapshot:
     """A small study with one kept edge, built through the services."""
     study = Study.objects.create(slug="small", title="A small study")
     question = Question.objects.create(study=study, title="Q", text="What now?")
-    context = services.context_ensure(
+    context_id = services.context_ensure(
         study_id=study.pk, text="When in doubt", question_ids=[question.pk]
     )
     a, b = (
         Value.objects.create(study=study, title=t, description="d", policies=["MOMENTS of P"])
         for t in ("Honest loyalty", "Caring candour")
     )
-    with mock.patch("moralgraph.tasks.snapshot_rebuild.delay"):
+    with mock.patch("moralgraph.services.snapshots.rebuild_task_send"):
         for _ in range(3):
             services.upgrade_vote_cast(
                 participant_id=Participant.objects.create(study=study).pk,
                 from_value_id=a.pk,
                 to_value_id=b.pk,
-                context_id=context.pk,
+                context_id=context_id,
                 choice="upgrade",
             )
-    return services.snapshot_build(study_id=study.pk, params=FAST)
+    return snapshots.snapshot_build(study_id=study.pk, params=FAST)
 
 
 def start_url(snapshot: GraphSnapshot) -> str:
@@ -103,7 +110,7 @@ def test_only_staff_start_jobs_or_read_them(
         reverse("research:job_status", args=[slug, job.pk]),
         reverse("research:job_file", args=[slug, job.pk, "sft.jsonl"]),
     ]
-    with ONLINE, mock.patch("moralgraph.tasks.inference_job_run.delay") as delay:
+    with ONLINE, tasks_sent() as sent:
         for client in (Client(), not_staff):
             response = client.post(start_url(snapshot), {"kind": "targets", "per_context": 2})
             assert response.status_code == 302
@@ -112,7 +119,7 @@ def test_only_staff_start_jobs_or_read_them(
             assert resume["Location"].startswith("/admin/login/")
             for url in guarded:
                 assert client.get(url)["Location"].startswith("/admin/login/"), url
-        assert delay.call_count == 0
+        assert sent == []
     assert InferenceJob.objects.count() == 1
     for url in guarded:
         assert staff.get(url).status_code == 200, url
@@ -122,7 +129,7 @@ def test_only_staff_start_jobs_or_read_them(
 def test_staff_start_a_job_and_it_is_queued_after_commit(
     snapshot: GraphSnapshot, staff: Client, django_capture_on_commit_callbacks: Any
 ) -> None:
-    with ONLINE, mock.patch("moralgraph.tasks.inference_job_run.delay") as delay:
+    with ONLINE, tasks_sent() as sent:
         with django_capture_on_commit_callbacks(execute=True):
             response = staff.post(
                 start_url(snapshot),
@@ -130,23 +137,26 @@ def test_staff_start_a_job_and_it_is_queued_after_commit(
                 follow=True,
             )
         job = InferenceJob.objects.get()
-        delay.assert_called_once_with(job.pk)
+        assert sent == [(RUN_TASK, (job.pk,))]
         html = response.content.decode()
-    assert job.kind == "dataset-dpo" and job.status == "queued"
+    assert job.kind == "dataset-dpo"
+    assert job.status == "queued"
     assert job.parameters == {
         "per_context": 3,
         "model": "served-model",  # the configured model when none is named
         "max_tokens_total": 5000,
         "with_system_prompt": False,
     }
-    assert "DPO preference pairs job" in html and "is queued" in html
+    assert "DPO preference pairs job" in html
+    assert "is queued" in html
     assert f'data-status-url="{reverse("research:job_status", args=["small", job.pk])}"' in html
-    assert 'data-active="true"' in html and "frontend/jobs.js" in html
+    assert 'data-active="true"' in html
+    assert "frontend/jobs.js" in html
     assert "3 scenarios per context · model served-model · budget 5,000 tokens per run" in html
 
 
 def test_bad_input_starts_nothing(snapshot: GraphSnapshot, staff: Client) -> None:
-    with ONLINE, mock.patch("moralgraph.tasks.inference_job_run.delay") as delay:
+    with ONLINE, tasks_sent() as sent:
         for data in (
             {"kind": "rm -rf", "per_context": 2},
             {"kind": "scenarios", "per_context": 0},
@@ -156,7 +166,7 @@ def test_bad_input_starts_nothing(snapshot: GraphSnapshot, staff: Client) -> Non
             response = staff.post(start_url(snapshot), data, follow=True)
             assert response.status_code == 200, data
             assert "The job was not started." in response.content.decode(), data
-        assert delay.call_count == 0
+        assert sent == []
     assert not InferenceJob.objects.exists()
     other = Study.objects.create(slug="other", title="Other")
     wrong_study = reverse("research:job_start", args=[other.slug, snapshot.pk])
@@ -169,7 +179,7 @@ def test_bad_input_starts_nothing(snapshot: GraphSnapshot, staff: Client) -> Non
 def test_offline_the_form_allows_targets_only_and_says_why(
     snapshot: GraphSnapshot, staff: Client
 ) -> None:
-    with OFFLINE, mock.patch("moralgraph.tasks.inference_job_run.delay"):
+    with OFFLINE, tasks_sent():
         html = page(staff, snapshot)
         form = html[
             html.index('class="panel job-form"') : html.index("</form>", html.index("job-form"))
@@ -207,7 +217,7 @@ def test_a_redelivered_task_does_nothing_unless_the_job_is_queued(
             snapshot, tmp_path / status, status=status, runs=1, started_at=earlier,
             heartbeat_at=timezone.now(), finished_at=None if status == "running" else earlier,
         )  # fmt: skip
-        with mock.patch("moralgraph.jobs.subprocess.Popen") as popen:
+        with mock.patch("moralgraph.inference_jobs.runner.subprocess.Popen") as popen:
             assert tasks.inference_job_run.apply(args=(job.pk,)).get() is None
             assert popen.call_count == 0
         again = InferenceJob.objects.get(pk=job.pk)
@@ -215,8 +225,8 @@ def test_a_redelivered_task_does_nothing_unless_the_job_is_queued(
         assert not (tmp_path / status).exists()
     # Two deliveries of a queued job's task: exactly one claims it.
     queued = job_in(snapshot, tmp_path / "queued", status="queued")
-    assert jobs._claim(queued.pk) is True
-    assert jobs._claim(queued.pk) is False
+    assert job_services.inference_job_claim(job_id=queued.pk) is True
+    assert job_services.inference_job_claim(job_id=queued.pk) is False
     assert InferenceJob.objects.get(pk=queued.pk).runs == 1
 
 
@@ -230,8 +240,8 @@ def test_resume_requeues_stopped_failed_and_abandoned_jobs_only(
     stopped = job_in(snapshot, tmp_path / "a", status="stopped_budget", exit_code=3)
     failed = job_in(snapshot, tmp_path / "b", status="failed", exit_code=1)
     lost = job_in(
-        snapshot, tmp_path / "c", status="running", started_at=now - jobs.STALE_AFTER * 3,
-        heartbeat_at=now - jobs.STALE_AFTER * 2,
+        snapshot, tmp_path / "c", status="running", started_at=now - rules.STALE_AFTER * 3,
+        heartbeat_at=now - rules.STALE_AFTER * 2,
     )  # fmt: skip
     alive = job_in(snapshot, tmp_path / "d", status="running", started_at=now, heartbeat_at=now)
     done = job_in(snapshot, tmp_path / "e", status="done", exit_code=0)
@@ -241,7 +251,7 @@ def test_resume_requeues_stopped_failed_and_abandoned_jobs_only(
     assert html.count('data-field="resume" hidden') == 2  # alive and done
     assert "Running (worker lost)" in html
 
-    with ONLINE, mock.patch("moralgraph.tasks.inference_job_run.delay") as delay:
+    with ONLINE, tasks_sent() as sent:
         with django_capture_on_commit_callbacks(execute=True):
             url = reverse("research:job_resume", args=["small", stopped.pk])
             staff.post(url, {"max_tokens_total": "90000"})
@@ -252,15 +262,15 @@ def test_resume_requeues_stopped_failed_and_abandoned_jobs_only(
                     reverse("research:job_resume", args=["small", job.pk]), follow=True
                 )
                 assert "nothing to resume" in response.content.decode()
-        assert sorted(c.args[0] for c in delay.call_args_list) == [stopped.pk, failed.pk, lost.pk]
+        assert sent == [(RUN_TASK, (job.pk,)) for job in (stopped, failed, lost)]
     for job, status in ((stopped, "queued"), (failed, "queued"), (lost, "queued")):
         assert InferenceJob.objects.get(pk=job.pk).status == status
     assert InferenceJob.objects.get(pk=stopped.pk).parameters["max_tokens_total"] == 90000
     assert InferenceJob.objects.get(pk=alive.pk).status == "running"
     assert InferenceJob.objects.get(pk=done.pk).status == "done"
+    InferenceJob.objects.filter(pk=stopped.pk).update(status="failed")
     with OFFLINE, pytest.raises(MoralGraphError, match="No model server"):
-        InferenceJob.objects.filter(pk=stopped.pk).update(status="failed")
-        jobs.inference_job_resume(job_id=stopped.pk, max_tokens_total=None)
+        job_services.inference_job_resume(job_id=stopped.pk, max_tokens_total=None)
 
 
 # --- progress and files -----------------------------------------------------------------------------
@@ -285,7 +295,8 @@ def test_progress_follows_the_phase_manifests(
     )  # fmt: skip
     data = staff.get(url).json()
     assert (data["phase"], data["done"], data["planned"]) == ("scenarios", 2, 6)
-    assert data["tokens_used"] == 140 and data["is_active"] is True
+    assert data["tokens_used"] == 140
+    assert data["is_active"] is True
 
     write_manifest(
         out / "scenarios" / "manifest.json", status="complete", done=6, planned=6, tokens_used=300
@@ -361,7 +372,7 @@ def test_the_file_view_serves_only_files_inside_the_job_output(
     for name in refused:
         response = staff.get(base + name)
         assert response.status_code == 404, name
-    assert selectors.inference_job_file_path(job, "../snapshot.json") is None
+    assert job_selectors.inference_job_file_path(job, "../snapshot.json") is None
     # A job of another study is not reachable through this study's URL.
     Study.objects.create(slug="other", title="Other")
     assert staff.get(f"/research/other/jobs/{job.pk}/files/sft.jsonl").status_code == 404
@@ -372,8 +383,8 @@ def test_a_queued_job_stops_at_once_and_its_task_then_does_nothing(
     snapshot: GraphSnapshot,
 ) -> None:
     job = InferenceJob.objects.create(snapshot=snapshot, kind="targets", parameters={})
-    stopped = jobs.inference_job_stop(job_id=job.pk)
+    stopped = job_services.inference_job_stop(job_id=job.pk)
     assert stopped.status == InferenceJob.Status.STOPPED
-    assert jobs.inference_job_run(job_id=job.pk) is None  # the late task claims nothing
+    assert runner.inference_job_run(job_id=job.pk) is None  # the late task claims nothing
     assert InferenceJob.objects.get(pk=job.pk).status == InferenceJob.Status.STOPPED
-    assert jobs.is_resumable(InferenceJob.objects.get(pk=job.pk))
+    assert rules.is_resumable(InferenceJob.objects.get(pk=job.pk))

@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from io import StringIO
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import pytest
 from django.core.management import call_command
@@ -31,10 +30,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 CUTOFF = "2023-10-18T00:00:00Z"
 DEADLINE_S = 90
 QUEUE = f"inference-jobs-test-{os.getpid()}"
+RUN_TASK = "moralgraph.tasks.inference_job_run"
 
 
 def test_the_task_is_routed_to_the_llm_queue() -> None:
-    route = app.amqp.router.route({}, "moralgraph.tasks.inference_job_run")
+    assert tasks.inference_job_run.name == RUN_TASK
+    route = app.amqp.router.route({}, RUN_TASK)
     assert route["queue"].name == "llm"
 
 
@@ -46,7 +47,8 @@ def reference(realdata: Path) -> GraphSnapshot:
         "build_graph", "mai", "--mode", "reference", "--before", CUTOFF, "--bootstrap", "0",
         stdout=StringIO(),
     )  # fmt: skip
-    return GraphSnapshot.objects.get()
+    # The import also queues a live rebuild, which a session worker may build meanwhile.
+    return GraphSnapshot.objects.get(parameters__mode="reference")
 
 
 @pytest.fixture
@@ -66,13 +68,14 @@ def llm_worker(subprocess_env: dict[str, str], fake: FakeLLMServer) -> Iterator[
         "LLM_MODEL": "fake-model",
     }
     worker = start_worker(env, queues=QUEUE)
-
-    def delay(job_id: int) -> Any:
-        return tasks.inference_job_run.apply_async((job_id,), queue=QUEUE)
-
-    with mock.patch.object(tasks.inference_job_run, "delay", delay):
+    # The job services send the task by name; route that name to this test's queue meanwhile.
+    routes = app.conf.task_routes
+    app.conf.update(task_routes={**routes, RUN_TASK: {"queue": QUEUE}})
+    try:
         yield worker
-    worker.stop()
+    finally:
+        app.conf.update(task_routes=routes)
+        worker.stop()
 
 
 @pytest.fixture
@@ -155,7 +158,8 @@ def test_targets_and_an_sft_dataset_through_the_worker(
     # Targets: from the snapshot alone.
     targets = finished(start(staff, reference, kind="targets"), llm_worker)
     assert targets.status == "done", targets.message
-    assert targets.exit_code == 0 and targets.runs == 1
+    assert targets.exit_code == 0
+    assert targets.runs == 1
     data = status_of(staff, targets)
     assert data["done"] == data["planned"] == 1
     files = {f["name"]: f["url"] for f in data["files"]}
@@ -174,7 +178,8 @@ def test_targets_and_an_sft_dataset_through_the_worker(
     data = status_of(staff, job)
     assert data["phase"] == "examples"
     assert data["done"] == data["planned"] == 2 * len(contexts)
-    assert data["tokens_used"] > 0 and data["is_active"] is False
+    assert data["tokens_used"] > 0
+    assert data["is_active"] is False
     assert data["progress_text"].startswith(f"{data['done']} of {data['planned']} examples")
     files = {f["name"]: f["url"] for f in data["files"]}
     assert {"sft.jsonl", "README.md", "manifest.json", "scenarios/scenarios.jsonl"} <= set(files)
@@ -199,7 +204,9 @@ def test_targets_and_an_sft_dataset_through_the_worker(
     # The page lists both jobs with their files.
     html = staff.get(reverse("research:snapshot", args=["mai", reference.pk])).content.decode()
     assert html.count('class="job panel"') == 2
-    assert 'data-active="false"' in html and "sft.jsonl" in html and "targets.json" in html
+    assert 'data-active="false"' in html
+    assert "sft.jsonl" in html
+    assert "targets.json" in html
 
     # A redelivered task for a done job does nothing (the worker logs None and no new run).
     before = len(fake.chat_requests())
@@ -231,9 +238,11 @@ def test_a_budget_stop_shows_and_resume_finishes_it(
     assert job.exit_code == 3
     assert "Stopped at the token budget" in job.message
     data = status_of(staff, job)
-    assert data["is_resumable"] is True and data["status_label"] == "Stopped at the token budget"
+    assert data["is_resumable"] is True
+    assert data["status_label"] == "Stopped at the token budget"
     # The scenarios were made; the examples stopped part of the way.
-    assert data["phase"] == "examples" and data["done"] < data["planned"], data
+    assert data["phase"] == "examples", data
+    assert data["done"] < data["planned"], data
     assert "scenarios/scenarios.jsonl" in {f["name"] for f in data["files"]}
     html = staff.get(reverse("research:snapshot", args=["mai", reference.pk])).content.decode()
     assert "Exit code 3: stopped at the token budget; resume to continue." in html
@@ -244,7 +253,8 @@ def test_a_budget_stop_shows_and_resume_finishes_it(
     assert response.status_code == 302
     job = finished(job, llm_worker)
     assert job.status == "done", job.message
-    assert job.runs == 2 and job.parameters["max_tokens_total"] is None
+    assert job.runs == 2
+    assert job.parameters["max_tokens_total"] is None
     data = status_of(staff, job)
     assert data["done"] == data["planned"] == 2 * len(contexts)
     files = {f["name"]: f["url"] for f in data["files"]}
@@ -278,7 +288,8 @@ def test_stop_ends_a_running_job_and_resume_finishes_it(
     assert job.status == "stopped", job.message
     assert "Stopped by a researcher" in job.message
     data = status_of(staff, job)
-    assert data["is_resumable"] is True and data["done"] < data["planned"]
+    assert data["is_resumable"] is True
+    assert data["done"] < data["planned"]
     # Stopping a job that is not running says so and changes nothing.
     again = staff.post(reverse("research:job_stop", args=["mai", job.pk]), follow=True)
     assert "nothing to stop" in again.content.decode()

@@ -16,8 +16,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def setup_study(slug: str, values: int) -> tuple[Study, Context, list[Value]]:
     study = Study.objects.create(slug=slug, title=slug)
     question = Question.objects.create(study=study, title="Q", text="What now?")
-    context = services.context_ensure(
-        study_id=study.pk, text="When in doubt", question_ids=[question.pk]
+    context = Context.objects.get(
+        pk=services.context_ensure(
+            study_id=study.pk, text="When in doubt", question_ids=[question.pk]
+        )
     )
     made = [
         Value.objects.create(study=study, title=f"V{i}", description="d", policies=["P"])
@@ -56,7 +58,8 @@ def test_a_vote_is_reflected_in_a_snapshot_by_the_worker(celery_worker: ManagedP
     assert edge["counts"]["markedWiser"] == 1
     assert edge["contexts"] == ["When in doubt"]
     state = GraphRebuildState.objects.get(study=study)
-    assert state.last_snapshot_id == snapshot.pk and state.running_since is None
+    assert state.last_snapshot_id == snapshot.pk
+    assert state.running_since is None
     assert "Task moralgraph.tasks.snapshot_rebuild[" in celery_worker.log()
 
     # Changing the vote is reflected too (the vote is updated, not added).

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from elicitation.importers.mai import mai_study_import
+from moralgraph.services import MoralGraphError
 
 
 class Command(BaseCommand):
@@ -25,7 +26,9 @@ class Command(BaseCommand):
             study, report = mai_study_import(
                 folder=Path(options["folder"]), slug=options["study"], title=options["title"]
             )
-        except (FileNotFoundError, KeyError, ValueError) as error:
+        except (FileNotFoundError, KeyError, ValueError, MoralGraphError) as error:
             raise CommandError(f"import failed: {error}") from error
         elapsed = time.perf_counter() - start
-        self.stdout.write(f"study {study.slug}: {report.line()} ({elapsed:.1f} s)")
+        self.stdout.write(
+            f"study {study.slug}: {report.line()} ({elapsed:.1f} s); live graph rebuild requested"
+        )

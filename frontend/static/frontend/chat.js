@@ -1,4 +1,5 @@
-// The interview chat: one WebSocket per interview, speaking the protocol of DESIGN §4.1.
+// The interview chat: one WebSocket per interview, speaking the protocol in README.md
+// ("The interview socket").
 // Everything shown comes from frames: on (re)connect the client asks to `resume` after the
 // last message it has, so a reload or a dropped connection loses nothing. Text from anyone
 // is set with textContent: markup in a message or a card is shown, never run.

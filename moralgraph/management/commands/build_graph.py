@@ -11,7 +11,7 @@ from django.utils.dateparse import parse_datetime
 from moralgraph.errors import MoralGraphError
 from moralgraph.graph import Params
 from moralgraph.management.study import study_id_for_slug
-from moralgraph.services import snapshot_build
+from moralgraph.services.snapshots import snapshot_build
 
 
 def _moment(text: str) -> datetime:

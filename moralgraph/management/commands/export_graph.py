@@ -7,9 +7,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from moralgraph.export_files import FORMATS, export_write
+from moralgraph.exports.files import FORMATS, export_write
 from moralgraph.management.study import study_id_for_slug
-from moralgraph.selectors import snapshot_get
+from moralgraph.selectors.snapshots import snapshot_get
 
 
 class Command(BaseCommand):

@@ -1,0 +1,209 @@
+"""The interviewer: turns an interview's history into a streamed answer and, when it is time,
+a proposed values card.
+
+Two backends behind one async iterator of events: the offline interviewer (prepared
+questions, cards from the participant's words) and an OpenAI-compatible model reached
+through the inference gateway, which proposes cards with the `propose_card` tool. A model's
+card is validated against the card shape; an invalid one is never shown: the model is told
+what was wrong and asked once more, and after a second failure the participant is told so.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+
+from elicitation.interview.offline import offline_turn
+from elicitation.selectors import InterviewHistory, InterviewInfo
+from inference.gateway import (
+    ChatDone,
+    Gateway,
+    LLMError,
+    TokenDelta,
+    ToolCall,
+    gateway_from_settings,
+)
+from inference.prompts import load_prompt
+from inference.schemas import PROPOSE_CARD_TOOL, CardShapeError, ProposedCard, validate_card
+
+OFFLINE = "offline"
+# Per answer; the study's max_tokens caps the whole interview.
+ANSWER_MAX_TOKENS = 800
+MIN_ANSWER_TOKENS = 64
+CARD_ATTEMPTS = 2
+LAST_TURN_NOTE = (
+    "The participant has reached the last message this interview allows. Do not ask another "
+    "question: propose the values card now with the propose_card tool, from what they said."
+)
+CARD_ONLY_TEXT = (
+    "Here is a card based on what you told me. Confirm it if it fits, or tell me what to change."
+)
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+
+
+@dataclass(frozen=True)
+class Retrying:
+    """The model's card did not have the right shape and it is being asked again."""
+
+
+@dataclass(frozen=True)
+class CardProposed:
+    card: dict[str, Any]
+    tool_call: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class CardFailed:
+    """The model could not propose a well-formed card in two attempts."""
+
+    code: str = "card_invalid"
+    message: str = (
+        "The interviewer tried to write your card but could not get it into the right shape. "
+        "Tell it a little more, or ask it to propose the card again."
+    )
+
+
+@dataclass(frozen=True)
+class Used:
+    tokens: int
+
+
+Event = Token | Retrying | CardProposed | CardFailed | Used
+
+
+class InterviewerFailure(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def reply(interview: InterviewInfo, history: InterviewHistory) -> AsyncGenerator[Event]:
+    if interview.backend == OFFLINE:
+        return _offline_reply(history)
+    return _model_reply(interview, history)
+
+
+async def _offline_reply(history: InterviewHistory) -> AsyncGenerator[Event]:
+    turn = offline_turn(
+        user_texts=history.user_texts,
+        current_card=history.current_card,
+        must_propose=history.is_last_turn,
+    )
+    pieces = re.findall(r"\S+\s*", turn.text)
+    for piece in pieces:
+        yield Token(piece)
+    yield Used(len(pieces))
+    if turn.card is not None:
+        yield CardProposed(turn.card)
+
+
+def system_prompt(interview: InterviewInfo) -> str:
+    prompt = load_prompt("interviewer", interview.prompt_version)
+    return prompt.render(question=interview.question_text)
+
+
+def model_messages(interview: InterviewInfo, history: InterviewHistory) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = [
+        {"role": "system", "content": system_prompt(interview)},
+        *history.messages,
+    ]
+    if history.is_last_turn:
+        messages.append({"role": "system", "content": LAST_TURN_NOTE})
+    return messages
+
+
+async def _model_reply(
+    interview: InterviewInfo, history: InterviewHistory
+) -> AsyncGenerator[Event]:
+    gateway = gateway_from_settings(settings, backend=interview.backend, model=interview.model)
+    messages = model_messages(interview, history)
+    remaining = history.max_tokens - history.token_count
+    max_tokens = max(MIN_ANSWER_TOKENS, min(ANSWER_MAX_TOKENS, remaining))
+    for attempt in range(1, CARD_ATTEMPTS + 1):
+        text: list[str] = []
+        calls: list[ToolCall] = []
+        async for event in _model_stream(gateway, messages, max_tokens):
+            if isinstance(event, ToolCall):
+                calls.append(event)
+                continue
+            if isinstance(event, Token):
+                text.append(event.text)
+            yield event
+        proposals = [c for c in calls if c.name == "propose_card"]
+        if not proposals:
+            return
+        call = proposals[-1]
+        try:
+            card = validate_card(call.parsed_arguments())
+        except (ValueError, CardShapeError) as exc:
+            if attempt == CARD_ATTEMPTS:
+                yield CardFailed()
+                return
+            yield Retrying()
+            messages = [*messages, *_correction(call, "".join(text), exc)]
+            continue
+        yield _proposed(card, call)
+        return
+
+
+async def _model_stream(
+    gateway: Gateway, messages: list[dict[str, Any]], max_tokens: int
+) -> AsyncGenerator[Token | Used | ToolCall]:
+    """One request to the model: its text as tokens, its usage, and its tool calls."""
+    streamed = 0
+    try:
+        async for event in gateway.stream_chat(
+            messages, tools=[PROPOSE_CARD_TOOL], max_tokens=max_tokens
+        ):
+            if isinstance(event, TokenDelta) and event.text:
+                streamed += 1
+                yield Token(event.text)
+            elif isinstance(event, ToolCall):
+                yield event
+            elif isinstance(event, ChatDone):
+                yield Used(event.usage.completion_tokens if event.usage else streamed)
+    except LLMError as exc:
+        raise InterviewerFailure(
+            "llm_unavailable",
+            "The interviewer could not answer just now. Your message is saved: press "
+            "“Try again” in a moment.",
+        ) from exc
+
+
+def _correction(call: ToolCall, text: str, problem: Exception) -> list[dict[str, Any]]:
+    """The model's invalid card and what was wrong with it, to ask for the card again."""
+    return [
+        {"role": "assistant", "content": text or None, "tool_calls": [_wire_call(call)]},
+        {
+            "role": "tool",
+            "tool_call_id": call.id,
+            "content": (
+                f"Not shown to the participant: {problem} Call propose_card again with a "
+                "corrected card; do not repeat what you already said."
+            ),
+        },
+    ]
+
+
+def _proposed(card: ProposedCard, call: ToolCall) -> CardProposed:
+    return CardProposed(
+        {"title": card.title, "description": card.description, "policies": list(card.policies)},
+        {"id": call.id, "name": call.name, "arguments": call.arguments},
+    )
+
+
+def _wire_call(call: ToolCall) -> dict[str, Any]:
+    return {
+        "id": call.id,
+        "type": "function",
+        "function": {"name": call.name, "arguments": call.arguments},
+    }

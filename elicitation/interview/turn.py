@@ -1,0 +1,192 @@
+"""One turn of an interview, told as typed events: the interviewer's answer to the
+participant's last message, streamed as it comes and stored when it ends, and the
+participant's confirmation of a card. The socket (`elicitation.interview.consumer`) turns
+each event into frames; what is stored, and when, is decided here.
+
+A stopped answer (its task cancelled) keeps the text that came and proposes nothing; an
+answer with no text at all is not stored, so the participant's message can be answered again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
+from dataclasses import dataclass, field
+
+from channels.db import database_sync_to_async
+from django.urls import reverse
+
+from elicitation import selectors, services
+from elicitation.interview import interviewer
+from elicitation.interview.interviewer import Retrying
+from elicitation.schemas import CardProposedFrame, CardSubmittedFrame, MessageFrame
+
+# Tokens are coalesced: at most one piece of text per answer every this many seconds.
+TOKEN_FLUSH_S = 0.1
+
+
+@dataclass(frozen=True)
+class Thinking:
+    """The answer has begun."""
+
+
+@dataclass(frozen=True)
+class Streamed:
+    """More of the answer's text."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class AnswerStored:
+    message: MessageFrame
+
+
+@dataclass(frozen=True)
+class CardStored:
+    proposal: CardProposedFrame
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The answer failed, or its card did; what was stored (if anything) stays."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Ended:
+    """The turn's last event: the interview may take the next message."""
+
+
+TurnEvent = Thinking | Streamed | Retrying | AnswerStored | CardStored | Failed | Ended
+
+
+@dataclass
+class _Answer:
+    """What the interviewer has said so far in this turn."""
+
+    parts: list[str] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+    last_flush: float = 0.0
+    tokens: int = 0
+    card: interviewer.CardProposed | None = None
+    card_failed: interviewer.CardFailed | None = None
+
+    def take(self, event: interviewer.Event) -> TurnEvent | None:
+        match event:
+            case interviewer.Token(text=text):
+                self.parts.append(text)
+                self.pending.append(text)
+                now = time.monotonic()
+                if now - self.last_flush >= TOKEN_FLUSH_S:
+                    self.last_flush = now
+                    return Streamed(self.flush())
+            case interviewer.Used(tokens=used):
+                self.tokens += used
+            case Retrying():
+                return event
+            case interviewer.CardProposed():
+                self.card = event
+            case interviewer.CardFailed():
+                self.card_failed = event
+        return None
+
+    def flush(self) -> str:
+        text = "".join(self.pending)
+        self.pending.clear()
+        return text
+
+
+async def answer_turn(interview: selectors.InterviewInfo) -> AsyncGenerator[TurnEvent]:
+    """Answer the interview's last message. Cancelling the task that runs this (or throwing
+    CancelledError in at a `yield`) stops the answer: what came so far is stored."""
+    started = time.monotonic()
+    answer = _Answer()
+    is_stopped = False
+    failure: interviewer.InterviewerFailure | None = None
+    try:
+        yield Thinking()
+        history = await database_sync_to_async(selectors.interview_history)(
+            interview_id=interview.id
+        )
+        async with aclosing(interviewer.reply(interview, history)) as events:
+            async for event in events:
+                streamed = answer.take(event)
+                if streamed is not None:
+                    yield streamed
+    except asyncio.CancelledError:
+        is_stopped = True
+    except interviewer.InterviewerFailure as exc:
+        failure = exc
+    if answer.pending and not is_stopped:
+        yield Streamed(answer.flush())
+    async for stored in _answer_store(
+        interview.id, answer, is_stopped=is_stopped, failure=failure, started=started
+    ):
+        yield stored
+
+
+async def _answer_store(
+    interview_id: int,
+    answer: _Answer,
+    *,
+    is_stopped: bool,
+    failure: interviewer.InterviewerFailure | None,
+    started: float,
+) -> AsyncIterator[TurnEvent]:
+    text = "".join(answer.parts)
+    card = None if is_stopped else answer.card  # a stopped answer proposes nothing
+    if card is not None and not text.strip():
+        text = interviewer.CARD_ONLY_TEXT
+    if not text:
+        # Nothing to store: the participant's message stays unanswered and can be retried.
+        if failure is not None:
+            yield Failed(failure.code, failure.message)
+        elif not is_stopped:
+            yield Failed("empty_answer", "The interviewer gave no answer. Press “Try again”.")
+        yield Ended()
+        return
+    message, proposal = await database_sync_to_async(services.interview_answer_store)(
+        interview_id=interview_id,
+        text=text,
+        is_stopped=is_stopped or failure is not None,
+        card=card.card if card else None,
+        tool_call=card.tool_call if card else None,
+        duration_ms=int((time.monotonic() - started) * 1000),
+        tokens=answer.tokens or len(answer.parts),
+    )
+    yield AnswerStored(message)
+    if proposal is not None:
+        yield CardStored(proposal)
+    for problem in (failure, answer.card_failed):
+        if problem is not None:
+            yield Failed(problem.code, problem.message)
+    yield Ended()
+
+
+@database_sync_to_async
+def answer_claim(*, interview_id: int) -> int | None:
+    """Claim the right to write the interview's next answer: the seq the answer will have, or
+    None when another answer (in this process or another) holds the claim."""
+    if not services.interview_answer_claim(interview_id=interview_id):
+        return None
+    return selectors.interview_next_seq(interview_id=interview_id)
+
+
+# Kept fresh while the answer streams, freed when it ends.
+answer_renew = database_sync_to_async(services.interview_answer_renew)
+answer_release = database_sync_to_async(services.interview_answer_release)
+
+
+def _card_confirm(*, interview_id: int, proposal_id: int) -> CardSubmittedFrame:
+    card = services.values_card_submit(interview_id=interview_id, proposal_id=proposal_id)
+    next_url = reverse("elicitation:wise_values", kwargs={"slug": card.participant.study.slug})
+    return CardSubmittedFrame(card_id=card.pk, next=next_url)
+
+
+# The participant confirms a proposed card (raises ApplicationError when it cannot be).
+card_confirm = database_sync_to_async(_card_confirm)

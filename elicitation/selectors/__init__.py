@@ -1,0 +1,71 @@
+"""Reads for the participant journey. They return plain data, safe to hand to async code."""
+
+from elicitation.selectors.interviews import (
+    ANSWER_HEARTBEAT_S,
+    ANSWER_STALE_AFTER,
+    CARD_SHOWN_RESULT,
+    InterviewHistory,
+    InterviewInfo,
+    interview_awaits_answer,
+    interview_excerpts,
+    interview_for_participant,
+    interview_frames_after,
+    interview_history,
+    interview_is_answering,
+    interview_message_frame,
+    interview_next_seq,
+    interview_owned,
+    message_as_frame,
+    proposal_as_frame,
+)
+from elicitation.selectors.journey import (
+    UpgradeScreen,
+    participant_graph_position,
+    upgrade_screen_next,
+    values_in_order,
+    wise_value_candidates,
+)
+from elicitation.selectors.participants import (
+    journey_url,
+    participant_active_interview,
+    participant_card,
+    participant_for_session,
+)
+from elicitation.selectors.studies import (
+    study_demographic_questions,
+    study_open_get,
+    study_public_list,
+    study_questions,
+)
+
+__all__ = [
+    "ANSWER_HEARTBEAT_S",
+    "ANSWER_STALE_AFTER",
+    "CARD_SHOWN_RESULT",
+    "InterviewHistory",
+    "InterviewInfo",
+    "UpgradeScreen",
+    "interview_awaits_answer",
+    "interview_excerpts",
+    "interview_for_participant",
+    "interview_frames_after",
+    "interview_history",
+    "interview_is_answering",
+    "interview_message_frame",
+    "interview_next_seq",
+    "interview_owned",
+    "journey_url",
+    "message_as_frame",
+    "participant_active_interview",
+    "participant_card",
+    "participant_for_session",
+    "participant_graph_position",
+    "proposal_as_frame",
+    "study_demographic_questions",
+    "study_open_get",
+    "study_public_list",
+    "study_questions",
+    "upgrade_screen_next",
+    "values_in_order",
+    "wise_value_candidates",
+]

@@ -1,0 +1,88 @@
+"""Reads for the steps after the card: the values to judge, the next story, the graph position.
+
+What these steps show of the graph comes through `moralgraph.selectors`, as ids and small
+frozen dataclasses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from elicitation.models import Participant, ValuesCard
+from elicitation.selectors.participants import participant_card
+from moralgraph import selectors as graph
+from moralgraph.selectors import GraphPosition, ValueCard
+
+
+def wise_value_candidates(*, participant: Participant) -> list[int]:
+    """Canonical values of the participant's question from other people: values other
+    participants' cards on that question became, and values the study seeded or imported for
+    the question's contexts. Never the participant's own."""
+    card = participant_card(participant=participant)
+    if card is None or card.question_id is None:
+        return []
+    from_cards = set(
+        ValuesCard.objects.filter(question_id=card.question_id, value__isnull=False)
+        .exclude(participant=participant)
+        .values_list("value_id", flat=True)
+    )
+    seeded = graph.question_story_value_ids(
+        study_id=participant.study_id, question_id=card.question_id
+    )
+    own = set(
+        ValuesCard.objects.filter(participant=participant, value__isnull=False).values_list(
+            "value_id", flat=True
+        )
+    )
+    return graph.active_value_ids(
+        study_id=participant.study_id, value_ids=(from_cards | seeded) - own
+    )
+
+
+def values_in_order(*, value_ids: list[int]) -> list[ValueCard]:
+    return graph.value_cards(value_ids=value_ids)
+
+
+@dataclass(frozen=True)
+class UpgradeScreen:
+    """One "did this person become wiser?" screen."""
+
+    hypothesis_id: int
+    position: int
+    total: int
+    context: str
+    story: str
+    from_value: ValueCard
+    to_value: ValueCard
+
+
+def upgrade_screen_next(*, participant: Participant) -> UpgradeScreen | None:
+    """The first story drawn for the participant that they have not judged yet."""
+    drawn: list[int] = list(participant.upgrade_hypothesis_ids or [])
+    judged = graph.hypotheses_judged(participant_id=participant.pk, hypothesis_ids=drawn)
+    for position, hypothesis_id in enumerate(drawn, start=1):
+        if hypothesis_id in judged:
+            continue
+        screen = graph.story_screen(study_id=participant.study_id, hypothesis_id=hypothesis_id)
+        if screen is None:
+            continue
+        return UpgradeScreen(
+            hypothesis_id=screen.hypothesis_id,
+            position=position,
+            total=len(drawn),
+            context=screen.context,
+            story=screen.story,
+            from_value=screen.from_value,
+            to_value=screen.to_value,
+        )
+    return None
+
+
+def participant_graph_position(*, participant: Participant) -> GraphPosition | None:
+    """Only for participants who have voted (no graph before voting), once their card has
+    a canonical value and the study has a snapshot."""
+    if not graph.participant_has_voted(participant_id=participant.pk):
+        return None
+    card = participant_card(participant=participant)
+    if card is None or card.value_id is None:
+        return None
+    return graph.graph_position(study_id=participant.study_id, value_id=card.value_id)

@@ -1,0 +1,73 @@
+"""Writes that give confirmed cards their canonical values, and contexts mined from interviews.
+
+The graph's canonicaliser decides which value a card expresses; the assignment is written
+here, by the app that owns cards. No model call runs inside a transaction: the canonicaliser
+answers first, then one short update writes the card's value.
+"""
+
+from __future__ import annotations
+
+from elicitation.errors import ApplicationError
+from elicitation.models import ValuesCard
+from elicitation.selectors import interview_excerpts
+from moralgraph.services import (
+    CardText,
+    card_canonicalise,
+    cards_canonicalise_batch,
+    contexts_mine,
+)
+
+
+def _card_text(card_id: int, title: str, description: str, policies: list[str]) -> CardText:
+    return CardText(title, description, tuple(str(p) for p in policies), card_id)
+
+
+def _value_assign(*, card_id: int, value_id: int) -> int:
+    """Write the card's value unless it has one already (the first answer stays)."""
+    ValuesCard.objects.filter(pk=card_id, value__isnull=True).update(value_id=value_id)
+    assigned: int = ValuesCard.objects.values_list("value_id", flat=True).get(pk=card_id)
+    return assigned
+
+
+def values_card_canonicalise(*, card_id: int) -> int:
+    """Give a submitted card its canonical value (idempotent: a card that has one keeps it)."""
+    card = (
+        ValuesCard.objects.filter(pk=card_id)
+        .values("value_id", "participant__study_id", "title", "description", "policies")
+        .first()
+    )
+    if card is None:
+        raise ApplicationError("not_found", "No such card.")
+    if card["value_id"] is not None:
+        return int(card["value_id"])
+    result = card_canonicalise(
+        study_id=card["participant__study_id"],
+        card=_card_text(card_id, card["title"], card["description"], card["policies"]),
+    )
+    return _value_assign(card_id=card_id, value_id=result.value_id)
+
+
+def study_cards_canonicalise(*, study_id: int) -> dict[str, int]:
+    """Give every card of the study that has no canonical value one (the batch command)."""
+    pending = list(
+        ValuesCard.objects.filter(participant__study_id=study_id, value__isnull=True)
+        .order_by("submitted_at", "id")
+        .values_list("id", "title", "description", "policies")
+    )
+    cards = [_card_text(*row) for row in pending]
+    results = cards_canonicalise_batch(study_id=study_id, cards=cards)
+    for card, result in zip(cards, results, strict=True):
+        assert card.card_id is not None
+        _value_assign(card_id=card.card_id, value_id=result.value_id)
+    return {
+        "cards": len(cards),
+        "merged": sum(r.is_merged for r in results),
+        "new_values": sum(not r.is_merged for r in results),
+    }
+
+
+def contexts_mine_from_interviews(*, study_id: int, question_id: int, count: int = 5) -> list[int]:
+    """Contexts mined from what participants said about a question; the model call happens
+    before any write, so a failure stores nothing."""
+    excerpts = interview_excerpts(study_id=study_id, question_id=question_id)
+    return contexts_mine(study_id=study_id, question_id=question_id, excerpts=excerpts, count=count)

@@ -1,0 +1,119 @@
+"""Writes for entering a study: consent and the questions about the participant."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.db import transaction
+from django.utils import timezone
+
+from elicitation import selectors
+from elicitation.errors import ApplicationError
+from elicitation.models import InviteCode, Participant, Study
+from elicitation.schemas import MAX_DEMOGRAPHIC_ANSWER_CHARS
+
+
+def hash_external_id(*, study: Study, external_id: str) -> str:
+    return hashlib.sha256(f"{study.pk}:{external_id}".encode()).hexdigest()
+
+
+def participant_stage_require(participant: Participant, *stages: str) -> None:
+    """Refuse a step the participant is not at: every journey write checks this first, so a
+    second tab or a replayed form can neither skip a step nor go back to one."""
+    if participant.stage not in stages:
+        raise ApplicationError(
+            "wrong_step", "That step is not open to you now; continue where you left off."
+        )
+
+
+def _unused_invite_code(*, study: Study, invite_code: str) -> InviteCode:
+    """The study's invite code (any case), locked until the participant who uses it exists."""
+    code = (
+        InviteCode.objects.select_for_update()
+        .filter(study=study, code__iexact=invite_code.strip())
+        .first()
+        if invite_code.strip()
+        else None
+    )
+    if code is None:
+        raise ApplicationError("invite_invalid", "That invite code is not valid for this study.")
+    if code.used_at is not None:
+        raise ApplicationError("invite_used", "That invite code has already been used.")
+    return code
+
+
+@transaction.atomic
+def participant_consent(
+    *, study: Study, external_id: str = "", invite_code: str = ""
+) -> Participant:
+    """A participant agrees to the study's consent text and enters it: by the link, with an
+    unused invite code, or once per panel id, as the study's participation mode says."""
+    study = Study.objects.select_for_update().get(pk=study.pk)  # serialises the quota
+    if not study.is_open:
+        raise ApplicationError("study_closed", "This study is not open for participation.")
+    if study.quota is not None and study.participants.count() >= study.quota:
+        raise ApplicationError("study_full", "This study has reached its number of participants.")
+    mode = study.participation_mode
+    external_id = external_id.strip()
+    code: InviteCode | None = None
+    if mode == Study.ParticipationMode.PANEL and not external_id:
+        raise ApplicationError(
+            "panel_id_missing",
+            "This study is entered from the link your panel gave you; that link carries your "
+            "participant id. Please open it again from the panel.",
+        )
+    if mode == Study.ParticipationMode.INVITE_CODES:
+        code = _unused_invite_code(study=study, invite_code=invite_code)
+    external_hash = (
+        hash_external_id(study=study, external_id=external_id)
+        if external_id and mode == Study.ParticipationMode.PANEL
+        else ""
+    )
+    if (
+        external_hash
+        and Participant.objects.filter(study=study, external_id_hash=external_hash).exists()
+    ):
+        raise ApplicationError("already_entered", "This panel id has already taken part.")
+    participant = Participant.objects.create(
+        study=study,
+        external_id_hash=external_hash,
+        consented_at=timezone.now(),
+        consent_version=study.consent_version,
+    )
+    if code is not None:
+        code.used_at = timezone.now()
+        code.participant = participant
+        code.save(update_fields=["used_at", "participant"])
+    return participant
+
+
+@transaction.atomic
+def participant_demographics_save(
+    *, participant: Participant, answers: dict[str, str]
+) -> Participant:
+    """Store the answers to the study's demographic questions (validated against them)."""
+    participant_stage_require(
+        participant, Participant.Stage.CONSENTED, Participant.Stage.DEMOGRAPHICS
+    )
+    questions = selectors.study_demographic_questions(study=participant.study)
+    stored: dict[str, str] = {}
+    for question in questions:
+        answer = " ".join(str(answers.get(question.key, "")).split())
+        if not answer:
+            if question.is_required:
+                raise ApplicationError("answer_required", f"Please answer “{question.label}”.")
+            continue
+        if question.kind == "choice" and answer not in question.choices:
+            raise ApplicationError(
+                "bad_choice", f"Please choose one of the answers to “{question.label}”."
+            )
+        if len(answer) > MAX_DEMOGRAPHIC_ANSWER_CHARS:
+            raise ApplicationError(
+                "answer_too_long",
+                f"Please keep “{question.label}” under {MAX_DEMOGRAPHIC_ANSWER_CHARS} characters.",
+            )
+        stored[question.key] = answer
+    participant.demographics = stored
+    participant.stage = Participant.Stage.DEMOGRAPHICS
+    participant.save(update_fields=["demographics", "stage"])
+    return participant

@@ -1,0 +1,134 @@
+"""What the participant journey (elicitation) reads of the graph: values to show, the stories
+drawn for a participant, and where a value sits in the newest snapshot. Ids in, ids or small
+frozen dataclasses out: elicitation never sees this app's models."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from moralgraph.models import GraphSnapshot, UpgradeHypothesis, UpgradeVote, Value
+
+VOTE_CHOICES: tuple[str, ...] = tuple(UpgradeVote.Choice.values)
+
+
+@dataclass(frozen=True)
+class ValueCard:
+    """A canonical value as a participant sees it."""
+
+    id: int
+    title: str
+    description: str
+    policies: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StoryScreen:
+    """One upgrade story to judge: from one value to a wiser one, in a context."""
+
+    hypothesis_id: int
+    context_id: int
+    context: str
+    story: str
+    from_value: ValueCard
+    to_value: ValueCard
+
+
+@dataclass(frozen=True)
+class GraphPosition:
+    """Where a value sits in the study's newest snapshot."""
+
+    value_title: str
+    votes: int
+    participants: int
+    wins: list[dict[str, Any]]
+    wiser_than: int
+    less_wise_than: int
+    is_in_graph: bool
+
+
+def _card(value: Value) -> ValueCard:
+    return ValueCard(
+        id=value.pk,
+        title=value.title,
+        description=value.description,
+        policies=tuple(str(p) for p in value.policies),
+    )
+
+
+def value_cards(*, value_ids: Sequence[int]) -> list[ValueCard]:
+    """These values in the order given (ids that do not exist are left out)."""
+    by_id = {v.pk: v for v in Value.objects.filter(pk__in=value_ids)}
+    return [_card(by_id[i]) for i in value_ids if i in by_id]
+
+
+def active_value_ids(*, study_id: int, value_ids: Iterable[int]) -> list[int]:
+    """Those of these ids that are active values of the study, in id order."""
+    return list(
+        Value.objects.filter(pk__in=set(value_ids), study_id=study_id, status=Value.Status.ACTIVE)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+
+
+def question_story_value_ids(*, study_id: int, question_id: int) -> set[int]:
+    """Values in the study's upgrade stories whose contexts belong to this question (values
+    seeded or imported for it, which no participant's card may have become yet)."""
+    stories = UpgradeHypothesis.objects.filter(study_id=study_id, context__questions=question_id)
+    pairs = stories.values_list("from_value_id", "to_value_id")
+    return {value_id for pair in pairs for value_id in pair}
+
+
+def story_screen(*, study_id: int, hypothesis_id: int) -> StoryScreen | None:
+    hypothesis = (
+        UpgradeHypothesis.objects.select_related("from_value", "to_value", "context")
+        .filter(pk=hypothesis_id, study_id=study_id)
+        .first()
+    )
+    if hypothesis is None:
+        return None
+    return StoryScreen(
+        hypothesis_id=hypothesis.pk,
+        context_id=hypothesis.context_id,
+        context=hypothesis.context.text,
+        story=hypothesis.story,
+        from_value=_card(hypothesis.from_value),
+        to_value=_card(hypothesis.to_value),
+    )
+
+
+def hypotheses_judged(*, participant_id: int, hypothesis_ids: Iterable[int]) -> set[int]:
+    """Which of these stories the participant has voted on."""
+    return set(
+        UpgradeVote.objects.filter(
+            participant_id=participant_id, hypothesis_id__in=set(hypothesis_ids)
+        ).values_list("hypothesis_id", flat=True)
+    )
+
+
+def participant_has_voted(*, participant_id: int) -> bool:
+    return UpgradeVote.objects.filter(participant_id=participant_id).exists()
+
+
+def graph_position(*, study_id: int, value_id: int) -> GraphPosition | None:
+    """The value's wins and kept edges in the study's newest snapshot (None before one)."""
+    snapshot = (
+        GraphSnapshot.objects.filter(study_id=study_id).order_by("-created_at", "-id").first()
+    )
+    if snapshot is None:
+        return None
+    document: dict[str, Any] = snapshot.document
+    edges = document.get("edges", [])
+    kept = [e for e in edges if e.get("kept")]
+    stats = document.get("stats", {})
+    title = Value.objects.filter(pk=value_id).values_list("title", flat=True).first() or ""
+    return GraphPosition(
+        value_title=title,
+        votes=int(stats.get("votes", snapshot.vote_count)),
+        participants=int(stats.get("participants", snapshot.participant_count)),
+        wins=[w for w in document.get("winners", []) if w.get("value_id") == value_id],
+        wiser_than=sum(1 for e in kept if e.get("to") == value_id),
+        less_wise_than=sum(1 for e in kept if e.get("from") == value_id),
+        is_in_graph=any(value_id in (e.get("from"), e.get("to")) for e in edges),
+    )

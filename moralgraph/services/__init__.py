@@ -1,0 +1,52 @@
+"""Writes to the graph's tables, one transaction each, keyword-only arguments; each concern has
+its module. This package is the door elicitation writes through: the names below are the
+whole of it (the other app imports nothing else of moralgraph but `moralgraph.selectors`)."""
+
+from moralgraph.errors import MoralGraphError
+from moralgraph.services.bulk import (
+    ContextRow,
+    HypothesisRow,
+    SelectionRow,
+    ValueRow,
+    VoteRow,
+    contexts_import,
+    hypotheses_import,
+    selections_import,
+    upgrade_votes_import,
+    values_import,
+)
+from moralgraph.services.canonicalisation import (
+    CanonicalisationResult,
+    CardText,
+    card_canonicalise,
+    cards_canonicalise_batch,
+)
+from moralgraph.services.contexts import context_ensure
+from moralgraph.services.demo import demo_graph_seed
+from moralgraph.services.generation import contexts_mine
+from moralgraph.services.snapshots import snapshot_rebuild_request
+from moralgraph.services.votes import selection_record, upgrade_vote_cast
+
+__all__ = [
+    "CanonicalisationResult",
+    "CardText",
+    "ContextRow",
+    "HypothesisRow",
+    "MoralGraphError",
+    "SelectionRow",
+    "ValueRow",
+    "VoteRow",
+    "card_canonicalise",
+    "cards_canonicalise_batch",
+    "context_ensure",
+    "contexts_import",
+    "contexts_mine",
+    "demo_graph_seed",
+    "hypotheses_import",
+    "selection_record",
+    "selections_import",
+    "snapshot_rebuild_request",
+    "upgrade_vote_cast",
+    "upgrade_votes_import",
+    "values_import",
+]

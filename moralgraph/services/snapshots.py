@@ -1,0 +1,299 @@
+"""Snapshots of the graph: building one, comparing two, and live rebuilds that follow the votes."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+from celery import current_app
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from moralgraph import studies
+from moralgraph.errors import MoralGraphError
+from moralgraph.graph import (
+    SCORING_VERSION,
+    GraphResult,
+    Params,
+    build,
+    content_hash,
+    diff,
+    snapshot_document,
+)
+from moralgraph.models import (
+    Context,
+    GraphRebuildState,
+    GraphSnapshot,
+)
+from moralgraph.selectors.votes import VoteScope, values_for_snapshot, vote_table_load
+
+logger = logging.getLogger(__name__)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _study_summary(study_id: int) -> dict[str, Any]:
+    study = studies.study_ref(study_id=study_id)
+    if study is None:
+        raise MoralGraphError("unknown_study", "No such study.")
+    questions = [
+        {"id": q.id, "title": q.title, "text": q.text}
+        for q in studies.study_questions(study_id=study_id)
+    ]
+    return {"slug": study.slug, "title": study.title, "questions": questions}
+
+
+def snapshot_build(
+    *,
+    study_id: int,
+    params: Params,
+    before: datetime | None = None,
+    question_ids: list[int] | None = None,
+    excluded_participant_ids: list[int] | None = None,
+    timings: dict[str, float] | None = None,
+) -> GraphSnapshot:
+    """Score the votes in scope and store the result as an immutable snapshot.
+
+    Idempotent: when the study already has a snapshot with the same content hash (the same
+    votes, parameters and scoring version), that snapshot is returned and nothing is written.
+    """
+    spent = timings if timings is not None else {}
+    scope = VoteScope(
+        study_id=study_id,
+        before=before,
+        question_ids=tuple(question_ids or ()),
+        excluded_participant_ids=tuple(excluded_participant_ids or ()),
+    )
+    with transaction.atomic():
+        with _timed(spent, "load_s"):
+            votes, contexts = vote_table_load(scope)
+            digest = content_hash(votes, params)
+        existing = GraphSnapshot.objects.filter(study_id=study_id, content_hash=digest).first()
+        if existing is not None:
+            return existing
+        with _timed(spent, "build_s"):
+            result = build(votes, params)
+        with _timed(spent, "document_s"):
+            created = timezone.now()
+            document, winners = _document(scope, contexts, result, params, digest, created)
+        with _timed(spent, "store_s"):
+            snapshot = _store(scope, params, document, winners, result, digest, created)
+    return snapshot
+
+
+class _timed:
+    """Adds the seconds a block took to `spent[key]` (the bench's phase timings)."""
+
+    def __init__(self, spent: dict[str, float], key: str) -> None:
+        self.spent, self.key = spent, key
+
+    def __enter__(self) -> None:
+        self.start = time.perf_counter()
+
+    def __exit__(self, *_: object) -> None:
+        self.spent[self.key] = time.perf_counter() - self.start
+
+
+def _document(
+    scope: VoteScope,
+    contexts: list[Context],
+    result: GraphResult,
+    params: Params,
+    digest: str,
+    created: datetime,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The snapshot document (its id filled in when stored) and the winners' summary rows."""
+    touched = np.unique(np.concatenate([result.edges.from_value, result.edges.to_value]))
+    values = values_for_snapshot(value_ids=[int(v) for v in touched])
+    titles = {v["id"]: v["title"] for v in values}
+    document = snapshot_document(
+        snapshot_id=0,  # replaced by the row's id when stored, inside the same transaction
+        created_at=_iso(created),
+        study=_study_summary(scope.study_id),
+        contexts=[{"id": c.pk, "text": c.text} for c in contexts],
+        values=values,
+        result=result,
+        params=params,
+        filters=scope.as_filters(),
+        stats={
+            "participants": result.participants,
+            "votes": result.votes,
+            "kept_edges": int(result.edges.kept.sum()),
+        },
+        content_hash=digest,
+    )
+    winners = [
+        {
+            "context": w["context"],
+            "context_id": w["context_id"],
+            "value_id": w["value_id"],
+            "title": titles.get(w["value_id"], ""),
+            "score": w["score"],
+            "support": w["support"],
+            "win_probability": w["win_probability"],
+        }
+        for w in document["winners"]
+    ]
+    return document, winners
+
+
+def _store(
+    scope: VoteScope,
+    params: Params,
+    document: dict[str, Any],
+    winners: list[dict[str, Any]],
+    result: GraphResult,
+    digest: str,
+    created: datetime,
+) -> GraphSnapshot:
+    try:
+        with transaction.atomic():
+            snapshot = GraphSnapshot(
+                study_id=scope.study_id,
+                parameters=params.as_dict(),
+                filters=scope.as_filters(),
+                document_zlib=b"",
+                content_hash=digest,
+                scoring_version=SCORING_VERSION,
+                winners=winners,
+                vote_count=result.votes,
+                participant_count=result.participants,
+                created_at=created,
+            )
+            snapshot.save()
+            document["snapshot_id"] = snapshot.pk
+            # One write of the document, with its own id; nothing outside this transaction
+            # ever sees the row without it.
+            packed = GraphSnapshot.pack(document)
+            GraphSnapshot.objects.filter(pk=snapshot.pk).update(document_zlib=packed)
+            snapshot.document_zlib = packed
+            snapshot._document = document
+    except IntegrityError:
+        # Another process stored the same content meanwhile: theirs is ours.
+        return GraphSnapshot.objects.get(study_id=scope.study_id, content_hash=digest)
+    return snapshot
+
+
+def snapshot_diff(*, snapshot_a_id: int, snapshot_b_id: int) -> dict[str, Any]:
+    """What changed between two snapshots of the same study (a read, kept beside the writes
+    because researchers reach it from the same pages)."""
+    a = GraphSnapshot.objects.filter(pk=snapshot_a_id).first()
+    b = GraphSnapshot.objects.filter(pk=snapshot_b_id).first()
+    if a is None or b is None:
+        raise MoralGraphError("unknown_snapshot", "No such snapshot.")
+    if a.study_id != b.study_id:
+        raise MoralGraphError("other_study", "Those snapshots belong to different studies.")
+    return diff(a.document, b.document)
+
+
+REBUILD_LEASE = timedelta(minutes=10)
+
+
+MAX_REBUILD_ROUNDS = 5
+REBUILD_TASK = "moralgraph.tasks.snapshot_rebuild"
+
+
+def live_params() -> Params:
+    """The parameters of the live graph (settings MORALGRAPH_LIVE_PARAMS may override)."""
+    overrides: dict[str, Any] = getattr(settings, "MORALGRAPH_LIVE_PARAMS", {}) or {}
+    return Params.from_dict({"mode": "context", "bootstrap": 100, **overrides})
+
+
+def snapshot_rebuild_request(*, study_id: int) -> bool:
+    """Mark the study's graph out of date; enqueue a rebuild after commit unless one is
+    already queued. Returns whether a task was enqueued. Runs in the caller's transaction."""
+    GraphRebuildState.objects.get_or_create(study_id=study_id)
+    GraphRebuildState.objects.filter(study_id=study_id).update(
+        requested_seq=F("requested_seq") + 1, updated_at=timezone.now()
+    )
+    claimed = GraphRebuildState.objects.filter(study_id=study_id, is_queued=False).update(
+        is_queued=True
+    )
+    if claimed:
+        _rebuild_enqueue(study_id)
+    return bool(claimed)
+
+
+@transaction.atomic
+def snapshot_rebuild_force(*, study_id: int) -> None:
+    """A researcher asks for a rebuild: like a vote's request, but the task is sent even when
+    one is marked queued, in case that one was lost (a flushed broker). The worker's
+    compare-and-set claim coalesces the two."""
+    if not snapshot_rebuild_request(study_id=study_id):
+        _rebuild_enqueue(study_id)
+
+
+def _rebuild_enqueue(study_id: int) -> None:
+    transaction.on_commit(lambda: rebuild_task_send(study_id))
+
+
+def rebuild_task_send(study_id: int) -> None:
+    # Sent by name: `moralgraph.tasks` imports this module, so importing it back would make a
+    # circle.
+    current_app.send_task(REBUILD_TASK, args=[study_id])
+
+
+def _rebuild_claim(study_id: int) -> int | None:
+    """Compare-and-set: take the study's rebuild unless another worker holds a live lease.
+    Returns the request sequence number being built."""
+    now = timezone.now()
+    with transaction.atomic():
+        state = GraphRebuildState.objects.select_for_update().filter(study_id=study_id).first()
+        if state is None:
+            return None
+        if state.running_since is not None and state.running_since > now - REBUILD_LEASE:
+            return None
+        state.running_since = now
+        state.is_queued = False
+        state.claimed_seq = state.requested_seq
+        state.save(update_fields=["running_since", "is_queued", "claimed_seq"])
+        return state.claimed_seq
+
+
+def snapshot_rebuild_run(*, study_id: int) -> GraphSnapshot | None:
+    """Build the live snapshot if the study's graph is out of date (the task's body).
+
+    A burst of votes yields one or two builds: a worker that finds another one building
+    returns at once, and the building worker repeats until nothing newer was requested.
+    Safe to run twice: an unchanged graph returns the existing snapshot (content hash).
+    """
+    snapshot: GraphSnapshot | None = None
+    seq = _rebuild_claim(study_id)
+    if seq is None:
+        return None
+    try:
+        for _round in range(MAX_REBUILD_ROUNDS):
+            snapshot = snapshot_build(study_id=study_id, params=live_params())
+            with transaction.atomic():
+                GraphRebuildState.objects.filter(study_id=study_id).update(
+                    built_seq=seq,
+                    last_snapshot=snapshot,
+                    rebuilds=F("rebuilds") + 1,
+                    updated_at=timezone.now(),
+                )
+                # Release only if nothing newer came in while we were building.
+                released = GraphRebuildState.objects.filter(
+                    study_id=study_id, requested_seq=seq
+                ).update(running_since=None)
+                if released:
+                    return snapshot
+                state = GraphRebuildState.objects.select_for_update().get(study_id=study_id)
+                seq = state.claimed_seq = state.requested_seq
+                state.is_queued = False
+                state.running_since = timezone.now()
+                state.save(update_fields=["claimed_seq", "is_queued", "running_since"])
+    except BaseException:
+        GraphRebuildState.objects.filter(study_id=study_id).update(running_since=None)
+        raise
+    # Too many rounds in a row: hand the rest to a fresh task rather than hog the worker.
+    with transaction.atomic():
+        GraphRebuildState.objects.filter(study_id=study_id).update(running_since=None)
+        snapshot_rebuild_request(study_id=study_id)
+    return snapshot

@@ -1,0 +1,88 @@
+"""The researcher pages' forms: they parse what was posted; the services check it again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+
+from moralgraph.inference_jobs.rules import (
+    DEFAULT_PER_CONTEXT,
+    MAX_MODEL_NAME,
+    MAX_PER_CONTEXT,
+    NEEDS_LLM,
+    llm_is_configured,
+)
+from moralgraph.models import InferenceJob
+
+KIND_HELP = {
+    InferenceJob.Kind.TARGETS: "per context, the winning value and its policies, as JSON and "
+    "as a system prompt (no model needed)",
+    InferenceJob.Kind.SCENARIOS: "new user situations per context, deduplicated",
+    InferenceJob.Kind.DATASET_SFT: "chat conversations whose answers attend to the winning "
+    "value (OpenAI/TRL format)",
+    InferenceJob.Kind.DATASET_DPO: "prompt / chosen / rejected: the wiser vs the less wise "
+    "value of each kept edge",
+    InferenceJob.Kind.DATASET_KTO: "prompt / completion / label",
+    InferenceJob.Kind.EVALUATE: "the named model answers the scenarios; the configured model "
+    "judges them against the winning values",
+}
+
+
+class InferenceJobForm(forms.Form):
+    kind = forms.ChoiceField(label="What to generate", choices=InferenceJob.Kind.choices)
+    per_context = forms.IntegerField(
+        label="Scenarios per context",
+        min_value=1,
+        max_value=MAX_PER_CONTEXT,
+        initial=DEFAULT_PER_CONTEXT,
+        required=False,
+    )
+    model = forms.CharField(label="Model", max_length=MAX_MODEL_NAME, required=False)
+    max_tokens_total = forms.IntegerField(
+        label="Token budget",
+        min_value=1,
+        required=False,
+        help_text="optional; the job stops cleanly when it is spent and can be resumed",
+    )
+    with_system_prompt = forms.BooleanField(
+        label="Evaluate under the targets' system prompt (in-context alignment)", required=False
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["model"].initial = settings.LLM_MODEL
+        self.fields["kind"].initial = InferenceJob.Kind.TARGETS
+        self.is_offline = not llm_is_configured()
+        if self.is_offline:
+            # Offline, only targets can be made: the other choices and fields are disabled.
+            for name in ("per_context", "model", "max_tokens_total", "with_system_prompt"):
+                self.fields[name].disabled = True
+
+    def kind_options(self) -> list[tuple[str, str, str, bool]]:
+        """(value, label, help, is_disabled) for the template's <select>."""
+        return [
+            (
+                value,
+                label,
+                KIND_HELP[InferenceJob.Kind(value)],
+                self.is_offline and value in NEEDS_LLM,
+            )
+            for value, label in InferenceJob.Kind.choices
+        ]
+
+    def parameters(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "per_context": data.get("per_context") or DEFAULT_PER_CONTEXT,
+            "model": data.get("model") or settings.LLM_MODEL,
+            "max_tokens_total": data.get("max_tokens_total"),
+            "with_system_prompt": bool(data.get("with_system_prompt")),
+        }
+
+
+class ResumeForm(forms.Form):
+    max_tokens_total = forms.IntegerField(
+        label="Token budget for this run", min_value=1, required=False
+    )

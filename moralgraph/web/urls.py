@@ -1,0 +1,41 @@
+from django.urls import path
+
+from moralgraph.web import job_views, snapshot_views
+
+app_name = "research"
+
+urlpatterns = [
+    path("", snapshot_views.study_list, name="studies"),
+    path("<slug:slug>/", snapshot_views.study_detail, name="study"),
+    path("<slug:slug>/build/", snapshot_views.snapshot_build_request, name="snapshot_build"),
+    path("<slug:slug>/snapshots/<int:snapshot_id>/", snapshot_views.study_detail, name="snapshot"),
+    path(
+        "<slug:slug>/snapshots/<int:snapshot_id>/diff/",
+        snapshot_views.snapshot_diff,
+        name="snapshot_diff",
+    ),
+    path(
+        "<slug:slug>/snapshots/<int:snapshot_id>/export/<str:fmt>",
+        snapshot_views.snapshot_export,
+        name="snapshot_export",
+    ),
+    path(
+        "<slug:slug>/snapshots/<int:snapshot_id>/jobs/",
+        job_views.inference_job_start_request,
+        name="job_start",
+    ),
+    path("<slug:slug>/jobs/<int:job_id>.json", job_views.inference_job_status, name="job_status"),
+    path(
+        "<slug:slug>/jobs/<int:job_id>/stop/", job_views.inference_job_stop_request, name="job_stop"
+    ),
+    path(
+        "<slug:slug>/jobs/<int:job_id>/resume/",
+        job_views.inference_job_resume_request,
+        name="job_resume",
+    ),
+    path(
+        "<slug:slug>/jobs/<int:job_id>/files/<path:name>",
+        job_views.inference_job_file,
+        name="job_file",
+    ),
+]

@@ -44,18 +44,12 @@ BAD_CARD = {
 
 
 @pytest.fixture(scope="module")
-def fake_llm() -> Iterator[FakeLLMServer]:
-    with FakeLLMServer() as fake:
-        yield fake
-
-
-@pytest.fixture(scope="module")
-def llm_server(subprocess_env: dict[str, str], fake_llm: FakeLLMServer) -> Iterator[str]:
+def llm_server(subprocess_env: dict[str, str], fake_llm_server: FakeLLMServer) -> Iterator[str]:
     """A second ASGI server whose interviewer is the fake model: short timeouts and one
     retry, so failures are quick and bounded."""
     env = {
         **subprocess_env,
-        "LLM_BASE_URL": fake_llm.base_url,
+        "LLM_BASE_URL": fake_llm_server.base_url,
         "LLM_API_KEY": "test-key",
         "LLM_MODEL": "fake-model",
         "LLM_TIMEOUT_S": "1",
@@ -64,12 +58,6 @@ def llm_server(subprocess_env: dict[str, str], fake_llm: FakeLLMServer) -> Itera
     proc, base_url = start_asgi_server(env)
     yield base_url
     proc.stop()
-
-
-@pytest.fixture
-def fake(fake_llm: FakeLLMServer) -> FakeLLMServer:
-    fake_llm.reset()
-    return fake_llm
 
 
 class Chat:
@@ -127,9 +115,9 @@ def _of(frames: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
 
 
 def test_interview_through_the_model_with_a_retried_card(
-    llm_server: str, fake: FakeLLMServer
+    llm_server: str, fake_llm: FakeLLMServer
 ) -> None:
-    fake.script(
+    fake_llm.script(
         {"text": "Thank you for sharing that. What did you notice in that moment?", "match": "T1"},
         {"text": "What else would a wise friend pay attention to?", "match": "T2"},
         # The model's first card breaks the shape rules; it is told why and asked again.
@@ -172,7 +160,7 @@ def test_interview_through_the_model_with_a_retried_card(
         chat.send({"type": "confirm_card", "proposal_id": proposed[0]["proposal_id"]})
         assert chat.until(lambda f: f["type"] == "error")[-1]["code"] == "already_submitted"
 
-    requests = fake.chat_requests()
+    requests = fake_llm.chat_requests()
     assert len(requests) == 4
     system = load_prompt("interviewer").render(question=QUESTION)
     golden = GOLDEN / "interviewer_v1_system.txt"
@@ -226,10 +214,10 @@ def test_interview_through_the_model_with_a_retried_card(
 
 
 def test_tool_history_goes_back_to_the_model_and_a_change_gives_a_new_card(
-    llm_server: str, fake: FakeLLMServer
+    llm_server: str, fake_llm: FakeLLMServer
 ) -> None:
     revised = {**GOOD_CARD, "title": "Brave and honest friendship"}
-    fake.script(
+    fake_llm.script(
         {"tool_call": {"name": "propose_card", "arguments": GOOD_CARD, "id": "c1"}, "match": "A"},
         {
             "text": "I changed the title.",
@@ -245,7 +233,7 @@ def test_tool_history_goes_back_to_the_model_and_a_change_gives_a_new_card(
         chat.say("B: please say it takes courage")
         second = chat.until_idle()
         assert _of(second, "card_proposed")[0]["card"]["title"] == revised["title"]
-    history = fake.chat_requests()[1]["messages"]
+    history = fake_llm.chat_requests()[1]["messages"]
     assert history[2]["role"] == "assistant"
     assert history[2]["tool_calls"][0]["id"] == "c1"
     assert history[3] == {
@@ -263,8 +251,8 @@ def test_tool_history_goes_back_to_the_model_and_a_change_gives_a_new_card(
     ) == [GOOD_CARD["title"], revised["title"]]
 
 
-def test_a_card_invalid_twice_is_never_shown(llm_server: str, fake: FakeLLMServer) -> None:
-    fake.script(
+def test_a_card_invalid_twice_is_never_shown(llm_server: str, fake_llm: FakeLLMServer) -> None:
+    fake_llm.script(
         {
             "text": "Let me try a card.",
             "tool_call": {"name": "propose_card", "arguments": BAD_CARD},
@@ -280,12 +268,12 @@ def test_a_card_invalid_twice_is_never_shown(llm_server: str, fake: FakeLLMServe
     assert _of(frames, "error")[0]["code"] == "card_invalid"
     assert _of(frames, "message")[-1]["text"] == "Let me try a card."
     assert not CardProposal.objects.filter(interview_id=chat.interview_id).exists()
-    assert len(fake.chat_requests()) == 2  # asked once more, then no further
+    assert len(fake_llm.chat_requests()) == 2  # asked once more, then no further
 
 
-def test_markup_in_a_card_is_carried_as_text(llm_server: str, fake: FakeLLMServer) -> None:
+def test_markup_in_a_card_is_carried_as_text(llm_server: str, fake_llm: FakeLLMServer) -> None:
     card = {**GOOD_CARD, "description": "Never <script>alert(1)</script> lying for a friend."}
-    fake.script({"tool_call": {"name": "propose_card", "arguments": card}, "match": "M"})
+    fake_llm.script({"tool_call": {"name": "propose_card", "arguments": card}, "match": "M"})
     chat, _ = _start(llm_server)
     with chat.ws:
         chat.say("M: <script>alert('x')</script>")
@@ -298,10 +286,10 @@ def test_markup_in_a_card_is_carried_as_text(llm_server: str, fake: FakeLLMServe
     )
 
 
-def test_stop_mid_stream_keeps_the_partial_answer(llm_server: str, fake: FakeLLMServer) -> None:
-    fake.configure(tokens_per_second=40)
+def test_stop_mid_stream_keeps_the_partial_answer(llm_server: str, fake_llm: FakeLLMServer) -> None:
+    fake_llm.configure(tokens_per_second=40)
     long_answer = " ".join(f"word{i}" for i in range(200))
-    fake.script({"text": long_answer, "match": "S"})
+    fake_llm.script({"text": long_answer, "match": "S"})
     chat, _ = _start(llm_server)
     with chat.ws:
         chat.say("S: tell me a lot")
@@ -330,10 +318,10 @@ def _assemble(tokens: list[dict[str, Any]]) -> str:
     return text
 
 
-def test_a_dropped_connection_resumes_the_answer(llm_server: str, fake: FakeLLMServer) -> None:
-    fake.configure(tokens_per_second=60)
+def test_a_dropped_connection_resumes_the_answer(llm_server: str, fake_llm: FakeLLMServer) -> None:
+    fake_llm.configure(tokens_per_second=60)
     long_answer = " ".join(f"part{i}" for i in range(200))
-    fake.script({"text": long_answer, "match": "D1"}, {"text": "Welcome back.", "match": "D2"})
+    fake_llm.script({"text": long_answer, "match": "D1"}, {"text": "Welcome back.", "match": "D2"})
     chat, _ = _start(llm_server)
     with chat.ws:
         chat.say("D1: a long story")
@@ -367,14 +355,14 @@ def test_a_dropped_connection_resumes_the_answer(llm_server: str, fake: FakeLLMS
     assert stored.text == long_answer
     assert not stored.is_stopped
     # Answered once: the model was asked for D1 once and for D2 once.
-    assert len(fake.chat_requests()) == 2
+    assert len(fake_llm.chat_requests()) == 2
 
 
 def test_a_message_resent_while_its_answer_streams_is_not_answered_twice(
-    llm_server: str, fake: FakeLLMServer
+    llm_server: str, fake_llm: FakeLLMServer
 ) -> None:
-    fake.configure(tokens_per_second=60)
-    fake.script({"text": " ".join(f"bit{i}" for i in range(60)), "match": "R1"})
+    fake_llm.configure(tokens_per_second=60)
+    fake_llm.script({"text": " ".join(f"bit{i}" for i in range(60)), "match": "R1"})
     chat, _ = _start(llm_server)
     with chat.ws:
         client_id = chat.say("R1: first")
@@ -390,7 +378,7 @@ def test_a_message_resent_while_its_answer_streams_is_not_answered_twice(
         chat.say("R2: while nothing streams")  # the default answer, not scripted
         frames = chat.until_idle()
         assert [m["seq"] for m in _of(frames, "message")] == [3, 4]
-    assert len(fake.chat_requests()) == 2
+    assert len(fake_llm.chat_requests()) == 2
     assert Message.objects.filter(interview_id=chat.interview_id, role="user").count() == 2
 
 
@@ -400,10 +388,12 @@ def test_a_message_resent_while_its_answer_streams_is_not_answered_twice(
     ids=["server-error", "timeout"],
 )
 def test_model_failure_is_retried_then_try_again_loses_nothing(
-    llm_server: str, fake: FakeLLMServer, failure: dict[str, Any]
+    llm_server: str, fake_llm: FakeLLMServer, failure: dict[str, Any]
 ) -> None:
     # One retry is allowed (LLM_MAX_RETRIES=1): two failures exhaust it.
-    fake.script({**failure, "match": "F", "repeat": 2}, {"text": "Now I can answer.", "match": "F"})
+    fake_llm.script(
+        {**failure, "match": "F", "repeat": 2}, {"text": "Now I can answer.", "match": "F"}
+    )
     chat, _ = _start(llm_server)
     with chat.ws:
         client_id = chat.say("F: my answer")
@@ -414,7 +404,7 @@ def test_model_failure_is_retried_then_try_again_loses_nothing(
         assert _of(frames, "message") == [
             {"type": "message", "seq": 1, "role": "user", "text": "F: my answer", "stopped": False}
         ]
-        assert len(fake.chat_requests()) == 2
+        assert len(fake_llm.chat_requests()) == 2
 
         # "Try again" resends the same message: stored once, answered now.
         chat.say("F: my answer", client_id=client_id)
@@ -427,8 +417,8 @@ def test_model_failure_is_retried_then_try_again_loses_nothing(
     ]
 
 
-def test_a_stream_that_stalls_keeps_what_came(llm_server: str, fake: FakeLLMServer) -> None:
-    fake.script({"text": "one two three four five six", "stall_after": 3, "match": "Z"})
+def test_a_stream_that_stalls_keeps_what_came(llm_server: str, fake_llm: FakeLLMServer) -> None:
+    fake_llm.script({"text": "one two three four five six", "stall_after": 3, "match": "Z"})
     chat, _ = _start(llm_server)
     with chat.ws:
         chat.say("Z: go")
@@ -439,8 +429,8 @@ def test_a_stream_that_stalls_keeps_what_came(llm_server: str, fake: FakeLLMServ
     assert _of(frames, "error")[0]["code"] == "llm_unavailable"
 
 
-def test_a_resent_message_is_stored_once(llm_server: str, fake: FakeLLMServer) -> None:
-    fake.script({"text": "Answer one.", "match": "R"})
+def test_a_resent_message_is_stored_once(llm_server: str, fake_llm: FakeLLMServer) -> None:
+    fake_llm.script({"text": "Answer one.", "match": "R"})
     chat, _ = _start(llm_server)
     with chat.ws:
         client_id = chat.say("R: hello")
@@ -458,13 +448,13 @@ def test_a_resent_message_is_stored_once(llm_server: str, fake: FakeLLMServer) -
         chat.send({"type": "resume", "after_seq": 2})
         assert json.loads(chat.ws.recv(timeout=10)) == {"type": "status", "state": "idle"}
     assert Message.objects.filter(interview_id=chat.interview_id).count() == 2
-    assert len(fake.chat_requests()) == 1
+    assert len(fake_llm.chat_requests()) == 1
 
 
 def test_turn_limit_gives_a_clear_message_and_a_last_turn_card(
-    llm_server: str, fake: FakeLLMServer
+    llm_server: str, fake_llm: FakeLLMServer
 ) -> None:
-    fake.script(
+    fake_llm.script(
         {"text": "Go on.", "match": "L1"},
         {"tool_call": {"name": "propose_card", "arguments": GOOD_CARD}, "match": "L2"},
     )
@@ -479,18 +469,20 @@ def test_turn_limit_gives_a_clear_message_and_a_last_turn_card(
         error = chat.until(lambda f: f["type"] == "error")[-1]
     assert error["code"] == "turn_limit"
     assert "Please confirm a card to go on." in error["message"]
-    last = fake.chat_requests()[-1]["messages"][-1]
+    last = fake_llm.chat_requests()[-1]["messages"][-1]
     assert last["role"] == "system"
     assert "propose the values card now" in last["content"]
     assert Message.objects.filter(interview_id=chat.interview_id, role="user").count() == 2
 
 
 @pytest.fixture(scope="module")
-def second_llm_server(subprocess_env: dict[str, str], fake_llm: FakeLLMServer) -> Iterator[str]:
+def second_llm_server(
+    subprocess_env: dict[str, str], fake_llm_server: FakeLLMServer
+) -> Iterator[str]:
     """Another server process of the same deployment: same database, same Redis layer."""
     env = {
         **subprocess_env,
-        "LLM_BASE_URL": fake_llm.base_url,
+        "LLM_BASE_URL": fake_llm_server.base_url,
         "LLM_API_KEY": "test-key",
         "LLM_MODEL": "fake-model",
         "LLM_TIMEOUT_S": "1",
@@ -502,11 +494,11 @@ def second_llm_server(subprocess_env: dict[str, str], fake_llm: FakeLLMServer) -
 
 
 def test_a_reconnect_to_another_server_process_follows_the_answer(
-    llm_server: str, second_llm_server: str, fake: FakeLLMServer
+    llm_server: str, second_llm_server: str, fake_llm: FakeLLMServer
 ) -> None:
-    fake.configure(tokens_per_second=60)
+    fake_llm.configure(tokens_per_second=60)
     long_answer = " ".join(f"piece{i}" for i in range(150))
-    fake.script({"text": long_answer, "match": "P1"})
+    fake_llm.script({"text": long_answer, "match": "P1"})
     chat, _ = _start(llm_server)
     with chat.ws:
         chat.say("P1: a long story")
@@ -526,7 +518,7 @@ def test_a_reconnect_to_another_server_process_follows_the_answer(
         assert frames[-1]["text"] == long_answer
         assert frames[-1]["stopped"] is False
         assert other.until_idle()[-1] == {"type": "status", "state": "idle"}
-    assert len(fake.chat_requests()) == 1
+    assert len(fake_llm.chat_requests()) == 1
     stored = Message.objects.get(interview_id=chat.interview_id, seq=2)
     assert stored.text == long_answer
     assert not stored.is_stopped
@@ -534,10 +526,10 @@ def test_a_reconnect_to_another_server_process_follows_the_answer(
 
 
 def test_stop_reaches_an_answer_in_another_server_process(
-    llm_server: str, second_llm_server: str, fake: FakeLLMServer
+    llm_server: str, second_llm_server: str, fake_llm: FakeLLMServer
 ) -> None:
-    fake.configure(tokens_per_second=40)
-    fake.script({"text": " ".join(f"bit{i}" for i in range(300)), "match": "Q1"})
+    fake_llm.configure(tokens_per_second=40)
+    fake_llm.script({"text": " ".join(f"bit{i}" for i in range(300)), "match": "Q1"})
     chat, _ = _start(llm_server)
     other = Chat(second_llm_server, chat.client, chat.interview_id)
     with chat.ws, other.ws:

@@ -52,18 +52,12 @@ def reference(realdata: Path) -> GraphSnapshot:
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeLLMServer]:
-    with FakeLLMServer() as server:
-        yield server
-
-
-@pytest.fixture
-def llm_worker(subprocess_env: dict[str, str], fake: FakeLLMServer) -> Iterator[ManagedProcess]:
+def llm_worker(subprocess_env: dict[str, str], fake_llm: FakeLLMServer) -> Iterator[ManagedProcess]:
     """A worker whose settings point the LLM queue at the fake server (the session's worker
     has no model server)."""
     env = {
         **subprocess_env,
-        "LLM_BASE_URL": fake.base_url,
+        "LLM_BASE_URL": fake_llm.base_url,
         "LLM_API_KEY": "x",
         "LLM_MODEL": "fake-model",
     }
@@ -79,17 +73,17 @@ def llm_worker(subprocess_env: dict[str, str], fake: FakeLLMServer) -> Iterator[
 
 
 @pytest.fixture
-def staff(django_user_model: Any, fake: FakeLLMServer) -> Iterator[Client]:
+def staff(django_user_model: Any, fake_llm: FakeLLMServer) -> Iterator[Client]:
     user = django_user_model.objects.create_user(username="researcher", is_staff=True)
     client = Client()
     client.force_login(user)
-    with override_settings(LLM_BASE_URL=fake.base_url, LLM_MODEL="fake-model", LLM_API_KEY="x"):
+    with override_settings(LLM_BASE_URL=fake_llm.base_url, LLM_MODEL="fake-model", LLM_API_KEY="x"):
         yield client
 
 
-def script_scenarios(fake: FakeLLMServer, contexts: list[str]) -> None:
+def script_scenarios(fake_llm: FakeLLMServer, contexts: list[str]) -> None:
     """Distinct scenarios per context, so deduplication keeps what was asked for."""
-    fake.script(
+    fake_llm.script(
         *(
             {
                 "json": {
@@ -147,13 +141,13 @@ def read_jsonl(data: bytes) -> list[dict[str, Any]]:
 def test_targets_and_an_sft_dataset_through_the_worker(
     reference: GraphSnapshot,
     staff: Client,
-    fake: FakeLLMServer,
+    fake_llm: FakeLLMServer,
     llm_worker: ManagedProcess,
 ) -> None:
     document = reference.document
     contexts = [w["context"] for w in document["winners"]]
     assert contexts, "the reference snapshot has winners"
-    script_scenarios(fake, contexts)
+    script_scenarios(fake_llm, contexts)
 
     # Targets: from the snapshot alone.
     targets = finished(start(staff, reference, kind="targets"), llm_worker)
@@ -167,7 +161,7 @@ def test_targets_and_an_sft_dataset_through_the_worker(
     target_doc = json.loads(download(staff, files["targets.json"]))
     assert target_doc["snapshot"]["content_hash"] == reference.content_hash
     assert "Targets for" in targets.message
-    assert fake.chat_requests() == []  # targets need no model
+    assert fake_llm.chat_requests() == []  # targets need no model
 
     # An SFT dataset: scenarios first, then one example per scenario of each winner.
     job = start(staff, reference, kind="dataset-sft", per_context=2, model="fake-model")
@@ -188,7 +182,7 @@ def test_targets_and_an_sft_dataset_through_the_worker(
     assert reference.content_hash in download(staff, files["README.md"]).decode()
 
     # The fake was asked for scenarios per context, then answers guided by the winning values.
-    bodies = fake.chat_requests()
+    bodies = fake_llm.chat_requests()
     answers = [b for b in bodies if b["messages"][0]["role"] == "system"]
     asked = [b["messages"][-1]["content"] for b in bodies if b not in answers]
     assert {c for c in contexts if any(f"Situation: {c}\n" in text for text in asked)} == set(
@@ -209,7 +203,7 @@ def test_targets_and_an_sft_dataset_through_the_worker(
     assert "targets.json" in html
 
     # A redelivered task for a done job does nothing (the worker logs None and no new run).
-    before = len(fake.chat_requests())
+    before = len(fake_llm.chat_requests())
     result = tasks.inference_job_run.delay(job.pk)
     wait_until(
         lambda: f"inference_job_run[{result.id}] succeeded" in llm_worker.log(),
@@ -218,17 +212,17 @@ def test_targets_and_an_sft_dataset_through_the_worker(
     )
     again = InferenceJob.objects.get(pk=job.pk)
     assert (again.status, again.runs, again.finished_at) == ("done", 1, job.finished_at)
-    assert len(fake.chat_requests()) == before
+    assert len(fake_llm.chat_requests()) == before
 
 
 def test_a_budget_stop_shows_and_resume_finishes_it(
     reference: GraphSnapshot,
     staff: Client,
-    fake: FakeLLMServer,
+    fake_llm: FakeLLMServer,
     llm_worker: ManagedProcess,
 ) -> None:
     contexts = [w["context"] for w in reference.document["winners"]]
-    script_scenarios(fake, contexts)
+    script_scenarios(fake_llm, contexts)
     # Enough for the scenarios (about 720 tokens of estimate per context), too little for
     # the examples (each is estimated at 700 answer tokens and more).
     budget = 900 * len(contexts)
@@ -246,7 +240,7 @@ def test_a_budget_stop_shows_and_resume_finishes_it(
     assert "scenarios/scenarios.jsonl" in {f["name"] for f in data["files"]}
     html = staff.get(reverse("research:snapshot", args=["mai", reference.pk])).content.decode()
     assert "Exit code 3: stopped at the token budget; resume to continue." in html
-    requests_before = len(fake.chat_requests())
+    requests_before = len(fake_llm.chat_requests())
 
     # Resume without a budget: the command continues from its folder and finishes.
     response = staff.post(reverse("research:job_resume", args=["mai", job.pk]), {})
@@ -260,7 +254,7 @@ def test_a_budget_stop_shows_and_resume_finishes_it(
     files = {f["name"]: f["url"] for f in data["files"]}
     examples = read_jsonl(download(staff, files["sft.jsonl"]))
     assert len({e["key"] for e in examples}) == len(examples) == data["planned"]
-    assert len(fake.chat_requests()) > requests_before
+    assert len(fake_llm.chat_requests()) > requests_before
     manifest = json.loads(download(staff, files["manifest.json"]))
     assert [run["status"] for run in manifest["runs"]][-1] == "complete"
 
@@ -268,12 +262,12 @@ def test_a_budget_stop_shows_and_resume_finishes_it(
 def test_stop_ends_a_running_job_and_resume_finishes_it(
     reference: GraphSnapshot,
     staff: Client,
-    fake: FakeLLMServer,
+    fake_llm: FakeLLMServer,
     llm_worker: ManagedProcess,
 ) -> None:
     contexts = [w["context"] for w in reference.document["winners"]]
-    script_scenarios(fake, contexts)
-    fake.configure(delay_s=2.0)  # slow answers: the job is still running when stopped
+    script_scenarios(fake_llm, contexts)
+    fake_llm.configure(delay_s=2.0)  # slow answers: the job is still running when stopped
     job = start(staff, reference, kind="dataset-sft", per_context=2)
 
     def writing_examples() -> bool:
@@ -294,7 +288,7 @@ def test_stop_ends_a_running_job_and_resume_finishes_it(
     again = staff.post(reverse("research:job_stop", args=["mai", job.pk]), follow=True)
     assert "nothing to stop" in again.content.decode()
 
-    fake.configure(delay_s=0.0)
+    fake_llm.configure(delay_s=0.0)
     staff.post(reverse("research:job_resume", args=["mai", job.pk]), {})
     job = finished(job, llm_worker)
     assert job.status == "done", job.message

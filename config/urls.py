@@ -7,5 +7,6 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("research/", include("moralgraph.web.urls")),
+    path("staff/", include("elicitation.staff.urls")),
     path("", include("elicitation.urls")),
 ]

@@ -9,6 +9,9 @@ from elicitation.services.cards import (
 from elicitation.services.demo import (
     demo_study_seed,
 )
+from elicitation.services.demographics import (
+    participant_demographics_save,
+)
 from elicitation.services.interviews import (
     interview_answer_claim,
     interview_answer_release,
@@ -33,7 +36,6 @@ from elicitation.services.journey import (
 from elicitation.services.participants import (
     hash_external_id,
     participant_consent,
-    participant_demographics_save,
     participant_stage_require,
 )
 from elicitation.services.studies import (

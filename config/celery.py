@@ -19,6 +19,7 @@ LLM_TASKS = (
     "elicitation.tasks.study_cards_canonicalise",
     "moralgraph.tasks.contexts_generate",
     "moralgraph.tasks.hypotheses_generate",
+    "moralgraph.tasks.context_stories_generate",
     "moralgraph.tasks.inference_job_run",
 )
 
@@ -34,3 +35,21 @@ app.conf.update(
     worker_hijack_root_logger=False,
 )
 app.autodiscover_tasks()
+
+# The sweep (run by beat: `make run` embeds it in the worker, compose runs a `beat` service)
+# catches what a lost task missed: cards without a value, contexts due for stories, live
+# snapshots older than the newest vote. Both tasks only request work, each idempotently.
+SWEEP_TASKS = ("elicitation.tasks.cards_canonicalise_sweep", "moralgraph.tasks.pipeline_sweep")
+
+
+def _sweep_schedule() -> dict[str, dict[str, object]]:
+    from django.conf import settings  # read lazily: the settings module imports this package
+
+    seconds = float(settings.MGE_SWEEP_SECONDS)
+    return {
+        name.rsplit(".", 1)[1]: {"task": name, "schedule": seconds, "options": {"expires": seconds}}
+        for name in SWEEP_TASKS
+    }
+
+
+app.conf.beat_schedule = _sweep_schedule()

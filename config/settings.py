@@ -125,6 +125,8 @@ else:
     # Longer than the longest task, so a slow LLM task is not handed to a second worker.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# The pipeline's periodic sweep (Celery beat): missed canonicalisations, stories, rebuilds.
+MGE_SWEEP_SECONDS = env.int("MGE_SWEEP_SECONDS", default=60)
 
 # --- LLM backend -------------------------------------------------------------------------
 LLM_BASE_URL = env.str("LLM_BASE_URL", default="")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
 
 from elicitation import services
+from elicitation.services import cards
 from inference.gateway import LLM_TASK_RETRY
 
 _retry: Any = LLM_TASK_RETRY
@@ -31,3 +35,11 @@ def contexts_mine(study_id: int, question_id: int, count: int = 5) -> list[int]:
     return services.contexts_mine_from_interviews(
         study_id=study_id, question_id=question_id, count=count
     )
+
+
+@shared_task
+def cards_canonicalise_sweep() -> int:
+    # Idempotent: it only re-sends canonicalisation, itself idempotent, for cards still without
+    # a value a sweep interval after they were submitted (younger ones may still be queued).
+    cutoff = timezone.now() - timedelta(seconds=settings.MGE_SWEEP_SECONDS)
+    return cards.cards_canonicalise_sweep(submitted_before=cutoff)

@@ -118,3 +118,10 @@ def card_value_ids(*, question_ids: Iterable[int]) -> set[int]:
     """The values that participants' cards on these questions became."""
     rows = _Card.objects.filter(question_id__in=set(question_ids), value__isnull=False)
     return set(rows.values_list("value_id", flat=True))
+
+
+def cards_without_value_count(*, study_id: int) -> int:
+    """Confirmed cards of the study still waiting for their canonical value (the pipeline's
+    progress on the researcher page)."""
+    count: int = _Card.objects.filter(participant__study_id=study_id, value__isnull=True).count()
+    return count

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make run`: the embedded default. SQLite, the in-memory channel layer, the offline
-# interviewer, and a real Celery worker over kombu's filesystem transport; Ctrl-C stops all.
+# interviewer, and a real Celery worker (with beat) over kombu's filesystem transport; Ctrl-C
+# stops all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,7 +24,12 @@ stop_all() {
 }
 trap stop_all INT TERM EXIT
 
-.venv/bin/celery -A config worker -Q light,llm --concurrency 1 --loglevel INFO &
+# -B embeds beat, which sends the pipeline's sweep every MGE_SWEEP_SECONDS; its schedule file
+# lives in the var folder.
+var_dir="${MGE_VAR_DIR:-var}"
+mkdir -p "$var_dir"
+.venv/bin/celery -A config worker -B -s "$var_dir/celerybeat-schedule" -Q light,llm \
+  --concurrency 1 --loglevel INFO &
 pids+=($!)
 .venv/bin/uvicorn config.asgi:application --host "$HOST" --port "$PORT" --log-level warning &
 pids+=($!)

@@ -7,14 +7,20 @@ answers first, then one short update writes the card's value.
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from celery import current_app
+from django.db import transaction
+
 from elicitation.errors import ApplicationError
-from elicitation.models import ValuesCard
+from elicitation.models import Study, ValuesCard
 from elicitation.selectors import interview_excerpts
 from moralgraph.services import (
     CardText,
     card_canonicalise,
     cards_canonicalise_batch,
     contexts_mine,
+    stories_request_if_due,
 )
 
 
@@ -33,7 +39,9 @@ def values_card_canonicalise(*, card_id: int) -> int:
     """Give a submitted card its canonical value (idempotent: a card that has one keeps it)."""
     card = (
         ValuesCard.objects.filter(pk=card_id)
-        .values("value_id", "participant__study_id", "title", "description", "policies")
+        .values(
+            "value_id", "participant__study_id", "question_id", "title", "description", "policies"
+        )
         .first()
     )
     if card is None:
@@ -44,7 +52,35 @@ def values_card_canonicalise(*, card_id: int) -> int:
         study_id=card["participant__study_id"],
         card=_card_text(card_id, card["title"], card["description"], card["policies"]),
     )
-    return _value_assign(card_id=card_id, value_id=result.value_id)
+    value_id = _value_assign(card_id=card_id, value_id=result.value_id)
+    # The graph side decides whether a context of the question is due for stories.
+    stories_request_if_due(study_id=card["participant__study_id"], question_id=card["question_id"])
+    return value_id
+
+
+CANONICALISE_TASK = "elicitation.tasks.values_card_canonicalise"
+
+
+def _canonicalise_send(card_ids: list[int]) -> None:
+    for card_id in card_ids:
+        current_app.send_task(CANONICALISE_TASK, args=[card_id])
+
+
+@transaction.atomic
+def cards_canonicalise_sweep(*, submitted_before: datetime) -> int:
+    """Send canonicalisation again for cards of open studies, submitted before the cut-off,
+    that still have no value (a lost task); the task is idempotent. Returns how many."""
+    card_ids = list(
+        ValuesCard.objects.filter(
+            value__isnull=True,
+            participant__study__status=Study.Status.OPEN,
+            submitted_at__lt=submitted_before,
+        )
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    transaction.on_commit(lambda: _canonicalise_send(card_ids))
+    return len(card_ids)
 
 
 def study_cards_canonicalise(*, study_id: int) -> dict[str, int]:
@@ -59,6 +95,11 @@ def study_cards_canonicalise(*, study_id: int) -> dict[str, int]:
     for card, result in zip(cards, results, strict=True):
         assert card.card_id is not None
         _value_assign(card_id=card.card_id, value_id=result.value_id)
+    questions = ValuesCard.objects.filter(pk__in=[c.card_id for c in cards]).values_list(
+        "question_id", flat=True
+    )
+    for question_id in set(questions):
+        stories_request_if_due(study_id=study_id, question_id=question_id)
     return {
         "cards": len(cards),
         "merged": sum(r.is_merged for r in results),

@@ -1,5 +1,6 @@
 """Generation through the gateway: contexts from a study's questions, and
 upgrade hypotheses (A → B with a first-person story) per context, in both directions.
+Contexts need a model; stories have an offline fallback (labelled template stories).
 
 Answers come through `structured_sync` with a JSON schema: a malformed answer is retried by
 the gateway and never stored. All model calls happen before any write, and the writes happen
@@ -22,6 +23,8 @@ from inference.schemas import CONTEXTS_SCHEMA, UPGRADE_STORY_SCHEMA, count_sente
 from moralgraph import studies
 from moralgraph.errors import MoralGraphError
 from moralgraph.models import Context, UpgradeHypothesis, Value
+from moralgraph.services import offline_stories
+from moralgraph.services.offline_stories import OFFLINE_GENERATOR
 
 CONTEXT_PROMPT = "context_generation"
 MINING_PROMPT = "context_mining"
@@ -235,11 +238,11 @@ def _story_values(study_id: int, context: Context, value_ids: list[int] | None) 
 
 
 def _story_verdicts(
-    gateway: Gateway, prompt: Prompt, context: Context, values: list[Value], max_pairs: int
+    gateway: Gateway, prompt: Prompt, context: Context, pairs: list[tuple[Value, Value]]
 ) -> list[StoryVerdict]:
-    """The model's valid stories for the closest pairs (model calls: no transaction here)."""
+    """The model's valid stories for the pairs (model calls: no transaction here)."""
     verdicts: list[StoryVerdict] = []
-    for a, b in candidate_pairs(values, max_pairs):
+    for a, b in pairs:
         answer = _ask(
             gateway,
             prompt,
@@ -260,27 +263,77 @@ def _story_verdicts(
     return verdicts
 
 
+def _offline_verdicts(pairs: list[tuple[Value, Value]]) -> list[StoryVerdict]:
+    """Template stories for the pairs, labelled as such (the offline backend)."""
+    support = offline_stories.card_support(v.pk for pair in pairs for v in pair)
+    verdicts: list[StoryVerdict] = []
+    for a, b in pairs:
+        low, high = offline_stories.offline_direction(a, b, support)
+        story = offline_stories.offline_story(low, high)
+        verdicts.append(StoryVerdict(low.pk, high.pk, story, offline_stories.OFFLINE_REASON))
+    return verdicts
+
+
+def _storied_pairs(context_id: int) -> set[frozenset[int]]:
+    rows = UpgradeHypothesis.objects.filter(context_id=context_id).values_list(
+        "from_value_id", "to_value_id"
+    )
+    return {frozenset(row) for row in rows}
+
+
+def _story_pairs(
+    context_id: int, values: list[Value], fresh_value_ids: list[int] | None, max_pairs: int
+) -> list[tuple[Value, Value]]:
+    """The pairs to ask about: the closest ones; with `fresh_value_ids`, only pairs with a
+    fresh value that have no story in this context yet."""
+    if fresh_value_ids is None:
+        return candidate_pairs(values, max_pairs)
+    fresh, storied = set(fresh_value_ids), _storied_pairs(context_id)
+    pairs = [
+        (a, b)
+        for a, b in candidate_pairs(values, len(values) ** 2)
+        if (a.pk in fresh or b.pk in fresh) and frozenset((a.pk, b.pk)) not in storied
+    ]
+    return pairs[:max_pairs]
+
+
 def hypotheses_generate(
     *,
     study_id: int,
     context_id: int,
     run_id: str | None = None,
     value_ids: list[int] | None = None,
+    fresh_value_ids: list[int] | None = None,
     max_pairs: int = 20,
     gateway: Gateway | None = None,
 ) -> list[UpgradeHypothesis]:
     """Ask the model, for pairs of the context's values, whether one deepens the other (either
-    direction) and for a short first-person story; store the valid ones under one run id."""
+    direction) and for a short first-person story; store the valid ones under one run id.
+
+    With `fresh_value_ids` (the automatic pipeline), only pairs with a fresh value and no story
+    in this context yet are asked about, and the write re-checks that under a lock on the
+    context, so overlapping runs never store a pair twice. The offline backend stores labelled
+    template stories instead (`offline_stories`)."""
     gateway = gateway or gateway_from_settings(settings)
-    _require_model(gateway)
     context = Context.objects.filter(pk=context_id, study_id=study_id).first()
     if context is None:
         raise MoralGraphError("unknown_context", "That context does not belong to this study.")
-    prompt = load_prompt(STORY_PROMPT)
     values = _story_values(study_id, context, value_ids)
-    verdicts = _story_verdicts(gateway, prompt, context, values, max_pairs)
+    pairs = _story_pairs(context_id, values, fresh_value_ids, max_pairs)
+    if gateway.backend_name == "offline":
+        verdicts, model, prompt_hash = _offline_verdicts(pairs), OFFLINE_GENERATOR, ""
+    else:
+        prompt = load_prompt(STORY_PROMPT)
+        verdicts = _story_verdicts(gateway, prompt, context, pairs)
+        model, prompt_hash = gateway.model, prompt.sha256
     run = run_id or uuid.uuid4().hex[:26]
     with transaction.atomic():
+        if fresh_value_ids is not None:
+            Context.objects.select_for_update().filter(pk=context_id).first()
+            storied = _storied_pairs(context_id)
+            verdicts = [
+                v for v in verdicts if frozenset((v.from_value_id, v.to_value_id)) not in storied
+            ]
         stored = [
             UpgradeHypothesis.objects.update_or_create(
                 from_value_id=v.from_value_id,
@@ -291,8 +344,8 @@ def hypotheses_generate(
                     "study_id": study_id,
                     "story": v.story,
                     "reason": v.reason,
-                    "generator_model": gateway.model,
-                    "prompt_hash": prompt.sha256,
+                    "generator_model": model,
+                    "prompt_hash": prompt_hash,
                 },
             )[0]
             for v in verdicts

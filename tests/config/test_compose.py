@@ -40,10 +40,10 @@ def compose() -> dict[str, Any]:
 
 def test_services_and_their_wiring(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    assert set(services) == {"postgres", "redis", "migrate", "web", "worker", "vllm"}
+    assert set(services) == {"postgres", "redis", "migrate", "web", "worker", "beat", "vllm"}
     assert services["vllm"]["profiles"] == ["gpu"]
     assert "--enable-auto-tool-choice" in services["vllm"]["command"]
-    for name in ("web", "worker", "migrate"):
+    for name in ("web", "worker", "beat", "migrate"):
         env = services[name]["environment"]
         assert env["LLM_BASE_URL"].endswith("http://vllm:8000/v1}")
         assert "@postgres:5432/" in env["DATABASE_URL"]
@@ -56,6 +56,14 @@ def test_services_and_their_wiring(compose: dict[str, Any]) -> None:
     assert "appvar:/app/var" in services["web"]["volumes"]
     assert "appvar:/app/var" in services["worker"]["volumes"]
     assert services["worker"]["environment"]["MGE_VAR_DIR"] == "/app/var"
+    # Beat sends the pipeline's sweep; it runs the worker's image with its settings, and keeps
+    # its schedule file in the shared folder.
+    beat = services["beat"]
+    assert beat["image"] == services["worker"]["image"]
+    assert beat["environment"] == services["worker"]["environment"]
+    assert beat["command"][:4] == ["celery", "-A", "config", "beat"]
+    assert beat["command"][beat["command"].index("-s") + 1].startswith("/app/var/")
+    assert "appvar:/app/var" in beat["volumes"]
 
 
 def _local_env(

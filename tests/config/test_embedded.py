@@ -35,7 +35,7 @@ print(card.pk)
 
 def test_make_run_serves_the_demo_and_completes_a_task_round_trip(tmp_path: Path) -> None:
     port = free_port()
-    env = base_env(MGE_VAR_DIR=str(tmp_path / "var"), PORT=str(port))
+    env = base_env(MGE_VAR_DIR=str(tmp_path / "var"), PORT=str(port), MGE_SWEEP_SECONDS="2")
     for name in (
         "DATABASE_URL",
         "REDIS_URL",
@@ -106,6 +106,10 @@ def test_make_run_serves_the_demo_and_completes_a_task_round_trip(tmp_path: Path
         with sqlite3.connect(database) as db:
             title = db.execute("SELECT title FROM moralgraph_value WHERE id = ?", (value_id,))
             assert title.fetchone()[0] == "Respecting a parent's own judgement"
+
+        # Beat runs inside `make run`: the worker runs the pipeline's sweep, which stamps it.
+        sweep_stamp = tmp_path / "var" / "pipeline-sweep.txt"
+        wait_until(sweep_stamp.exists, timeout=60, what="beat to run the pipeline's sweep")
     finally:
         code = run.stop(sig=signal.SIGINT, timeout=30)
     assert code == 0 or code == -signal.SIGINT or code == 130, run.log()

@@ -184,6 +184,9 @@ class UpgradeVote(models.Model):
         return f"{self.choice}: {self.from_value_id} → {self.to_value_id}"
 
 
+MAX_SNAPSHOT_NAME = 80
+
+
 class GraphSnapshot(models.Model):
     """An immutable result of scoring the votes in scope: once written it is never changed
     (a new snapshot is written instead). `document` is the snapshot JSON (moralgraph/snapshot.schema.json),
@@ -202,20 +205,35 @@ class GraphSnapshot(models.Model):
     vote_count = models.PositiveIntegerField(default=0)
     participant_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
+    # Three kinds: live (the rebuild that follows the votes; superseded ones are deleted),
+    # named (a researcher's build, kept forever) and ad hoc (`build_graph` without a name).
+    is_live = models.BooleanField(default=False)
+    name = models.CharField(max_length=MAX_SNAPSHOT_NAME, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         get_latest_by = ["created_at", "id"]
         constraints = [
+            # The same content is stored once per kind (and per name), so a named build of
+            # the live graph's content gets its own row that compaction never deletes.
             models.UniqueConstraint(
-                fields=["study", "content_hash"], name="snapshot_hash_unique_per_study"
-            )
+                fields=["study", "content_hash", "is_live", "name"],
+                name="snapshot_hash_unique_per_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["study", "name"],
+                condition=~models.Q(name=""),
+                name="snapshot_name_unique_per_study",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"snapshot {self.pk} ({self.content_hash[:12]})"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
+        # Immutable: a row is never changed. Deleting a superseded live snapshot is allowed
+        # (services.snapshots compacts the live history): nothing is rewritten, and whatever
+        # someone refers to (a job, a name) is never deleted.
         if not self._state.adding:
             raise ValueError("graph snapshots are immutable; write a new snapshot instead")
         super().save(*args, **kwargs)

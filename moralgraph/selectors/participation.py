@@ -8,7 +8,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from moralgraph.models import GraphSnapshot, UpgradeHypothesis, UpgradeVote, Value
+from moralgraph.models import UpgradeHypothesis, UpgradeVote, Value
+from moralgraph.selectors.snapshots import snapshot_live_get
 
 VOTE_CHOICES: tuple[str, ...] = tuple(UpgradeVote.Choice.values)
 
@@ -37,7 +38,7 @@ class StoryScreen:
 
 @dataclass(frozen=True)
 class GraphPosition:
-    """Where a value sits in the study's newest snapshot."""
+    """Where a value sits in the study's live graph."""
 
     value_title: str
     votes: int
@@ -112,10 +113,9 @@ def participant_has_voted(*, participant_id: int) -> bool:
 
 
 def graph_position(*, study_id: int, value_id: int) -> GraphPosition | None:
-    """The value's wins and kept edges in the study's newest snapshot (None before one)."""
-    snapshot = (
-        GraphSnapshot.objects.filter(study_id=study_id).order_by("-created_at", "-id").first()
-    )
+    """The value's wins and kept edges in the study's live graph (None before one): never a
+    named snapshot, whose researcher-chosen parameters or cut-off are not the current graph."""
+    snapshot = snapshot_live_get(study_id=study_id)
     if snapshot is None:
         return None
     document: dict[str, Any] = snapshot.document

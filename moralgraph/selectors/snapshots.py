@@ -20,6 +20,24 @@ def snapshot_get(*, study_id: int, snapshot_id: int | None = None) -> GraphSnaps
     return snapshots.order_by("-created_at", "-id").first()
 
 
+def snapshot_live_get(*, study_id: int) -> GraphSnapshot | None:
+    """The graph that follows the votes: the newest live snapshot, else (a study built only
+    from the command line, or before live snapshots were marked) the newest unnamed one.
+    Named snapshots, with a researcher's own parameters or cut-off, are never it."""
+    unnamed = GraphSnapshot.objects.filter(study_id=study_id, name="")
+    newest = ("-created_at", "-id")
+    return (
+        unnamed.filter(is_live=True).order_by(*newest).first() or unnamed.order_by(*newest).first()
+    )
+
+
+def snapshot_by_name(*, study_id: int, name: str) -> GraphSnapshot | None:
+    """The study's snapshot of that name (names are unique per study; "" names none)."""
+    if not name.strip():
+        return None
+    return GraphSnapshot.objects.filter(study_id=study_id, name=name.strip()).first()
+
+
 def snapshot_document_get(snapshot: GraphSnapshot) -> dict[str, Any]:
     document: dict[str, Any] = snapshot.document
     return document

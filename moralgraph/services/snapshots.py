@@ -11,7 +11,7 @@ import numpy as np
 from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from moralgraph import studies
@@ -29,13 +29,14 @@ from moralgraph.models import (
     Context,
     GraphRebuildState,
     GraphSnapshot,
+    InferenceJob,
 )
 from moralgraph.selectors.votes import VoteScope, values_for_snapshot, vote_table_load
 
 logger = logging.getLogger(__name__)
 
 
-def _iso(moment: datetime) -> str:
+def iso_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
@@ -58,11 +59,15 @@ def snapshot_build(
     question_ids: list[int] | None = None,
     excluded_participant_ids: list[int] | None = None,
     timings: dict[str, float] | None = None,
+    is_live: bool = False,
+    name: str = "",
 ) -> GraphSnapshot:
-    """Score the votes in scope and store the result as an immutable snapshot.
+    """Score the votes in scope and store the result as an immutable snapshot: live (the
+    rebuild's), named, or ad hoc (neither).
 
-    Idempotent: when the study already has a snapshot with the same content hash (the same
-    votes, parameters and scoring version), that snapshot is returned and nothing is written.
+    Idempotent: when the study already has a snapshot of the same kind and name with the same
+    content hash (the same votes, parameters and scoring version), that one is returned and
+    nothing is written.
     """
     spent = timings if timings is not None else {}
     scope = VoteScope(
@@ -75,7 +80,10 @@ def snapshot_build(
         with _timed(spent, "load_s"):
             votes, contexts = vote_table_load(scope)
             digest = content_hash(votes, params)
-        existing = GraphSnapshot.objects.filter(study_id=study_id, content_hash=digest).first()
+        kind = {"is_live": is_live, "name": name}
+        existing = GraphSnapshot.objects.filter(
+            study_id=study_id, content_hash=digest, **kind
+        ).first()
         if existing is not None:
             return existing
         with _timed(spent, "build_s"):
@@ -84,7 +92,7 @@ def snapshot_build(
             created = timezone.now()
             document, winners = _document(scope, contexts, result, params, digest, created)
         with _timed(spent, "store_s"):
-            snapshot = _store(scope, params, document, winners, result, digest, created)
+            snapshot = _store(scope, params, document, winners, result, digest, created, kind)
     return snapshot
 
 
@@ -115,7 +123,7 @@ def _document(
     titles = {v["id"]: v["title"] for v in values}
     document = snapshot_document(
         snapshot_id=0,  # replaced by the row's id when stored, inside the same transaction
-        created_at=_iso(created),
+        created_at=iso_utc(created),
         study=_study_summary(scope.study_id),
         contexts=[{"id": c.pk, "text": c.text} for c in contexts],
         values=values,
@@ -152,6 +160,7 @@ def _store(
     result: GraphResult,
     digest: str,
     created: datetime,
+    kind: dict[str, Any],
 ) -> GraphSnapshot:
     try:
         with transaction.atomic():
@@ -166,6 +175,7 @@ def _store(
                 vote_count=result.votes,
                 participant_count=result.participants,
                 created_at=created,
+                **kind,
             )
             snapshot.save()
             document["snapshot_id"] = snapshot.pk
@@ -176,9 +186,18 @@ def _store(
             snapshot.document_zlib = packed
             snapshot._document = document
     except IntegrityError:
-        # Another process stored the same content meanwhile: theirs is ours.
-        return GraphSnapshot.objects.get(study_id=scope.study_id, content_hash=digest)
+        # Another process stored the same content meanwhile: theirs is ours. Otherwise the
+        # name was taken meanwhile, by a snapshot of other content.
+        stored = GraphSnapshot.objects.filter(
+            study_id=scope.study_id, content_hash=digest, **kind
+        ).first()
+        if stored is None:
+            raise MoralGraphError("name_taken", NAME_TAKEN.format(name=kind["name"])) from None
+        return stored
     return snapshot
+
+
+NAME_TAKEN = "This study already has a snapshot called “{name}”."
 
 
 def snapshot_diff(*, snapshot_a_id: int, snapshot_b_id: int) -> dict[str, Any]:
@@ -270,25 +289,12 @@ def snapshot_rebuild_run(*, study_id: int) -> GraphSnapshot | None:
         return None
     try:
         for _round in range(MAX_REBUILD_ROUNDS):
-            snapshot = snapshot_build(study_id=study_id, params=live_params())
-            with transaction.atomic():
-                GraphRebuildState.objects.filter(study_id=study_id).update(
-                    built_seq=seq,
-                    last_snapshot=snapshot,
-                    rebuilds=F("rebuilds") + 1,
-                    updated_at=timezone.now(),
-                )
-                # Release only if nothing newer came in while we were building.
-                released = GraphRebuildState.objects.filter(
-                    study_id=study_id, requested_seq=seq
-                ).update(running_since=None)
-                if released:
-                    return snapshot
-                state = GraphRebuildState.objects.select_for_update().get(study_id=study_id)
-                seq = state.claimed_seq = state.requested_seq
-                state.is_queued = False
-                state.running_since = timezone.now()
-                state.save(update_fields=["claimed_seq", "is_queued", "running_since"])
+            snapshot = snapshot_build(study_id=study_id, params=live_params(), is_live=True)
+            newer_seq = _rebuild_record(study_id, seq, snapshot)
+            _live_compact(study_id, keep=snapshot)
+            if newer_seq is None:
+                return snapshot
+            seq = newer_seq
     except BaseException:
         GraphRebuildState.objects.filter(study_id=study_id).update(running_since=None)
         raise
@@ -297,3 +303,48 @@ def snapshot_rebuild_run(*, study_id: int) -> GraphSnapshot | None:
         GraphRebuildState.objects.filter(study_id=study_id).update(running_since=None)
         snapshot_rebuild_request(study_id=study_id)
     return snapshot
+
+
+@transaction.atomic
+def _rebuild_record(study_id: int, seq: int, snapshot: GraphSnapshot) -> int | None:
+    """Record the built snapshot and release the claim, unless something newer was requested
+    while we were building: then keep the claim and return the newer sequence number."""
+    GraphRebuildState.objects.filter(study_id=study_id).update(
+        built_seq=seq,
+        last_snapshot=snapshot,
+        rebuilds=F("rebuilds") + 1,
+        updated_at=timezone.now(),
+    )
+    released = GraphRebuildState.objects.filter(study_id=study_id, requested_seq=seq).update(
+        running_since=None
+    )
+    if released:
+        return None
+    state = GraphRebuildState.objects.select_for_update().get(study_id=study_id)
+    state.claimed_seq = state.requested_seq
+    state.is_queued = False
+    state.running_since = timezone.now()
+    state.save(update_fields=["claimed_seq", "is_queued", "running_since"])
+    return state.claimed_seq
+
+
+def _live_compact(study_id: int, *, keep: GraphSnapshot) -> int:
+    """Delete the study's superseded live snapshots (not `keep`, the newest, nor one an
+    inference job uses: its FK cascades). Named and ad hoc snapshots are never touched.
+
+    Its own short transaction, after the new snapshot is stored and recorded: an inference job
+    started on a doomed snapshot at this very moment makes the (deferred) foreign key fail at
+    commit, and then only the compaction is rolled back, to be done by the next rebuild."""
+    used = InferenceJob.objects.filter(snapshot_id=OuterRef("pk"))
+    try:
+        with transaction.atomic():
+            deleted, _ = (
+                GraphSnapshot.objects.filter(study_id=study_id, is_live=True)
+                .exclude(pk=keep.pk)
+                .filter(~Exists(used))
+                .delete()
+            )
+    except IntegrityError:
+        logger.warning("live snapshot compaction of study %s deferred", study_id)
+        return 0
+    return deleted

@@ -11,6 +11,9 @@ from django.utils.dateparse import parse_datetime
 from moralgraph.errors import MoralGraphError
 from moralgraph.graph import Params
 from moralgraph.management.study import study_id_for_slug
+from moralgraph.models import GraphSnapshot
+from moralgraph.selectors.snapshots import snapshot_by_name
+from moralgraph.services.named_snapshots import snapshot_build_named
 from moralgraph.services.snapshots import snapshot_build
 
 
@@ -39,6 +42,11 @@ class Command(BaseCommand):
         parser.add_argument("--max-entropy", type=float, default=1.69)
         parser.add_argument("--bootstrap", type=int, default=200)
         parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument(
+            "--name",
+            default="",
+            help="store a named snapshot, kept forever (names are unique per study)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         study_id = study_id_for_slug(options["slug"])
@@ -55,15 +63,11 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from error
         before = _moment(options["before"]) if options["before"] else None
         try:
-            snapshot = snapshot_build(
-                study_id=study_id,
-                params=params,
-                before=before,
-                question_ids=options["question"],
-                excluded_participant_ids=options["exclude_participant"],
-            )
+            snapshot = self._build(study_id, params, before, options)
         except MoralGraphError as error:
             raise CommandError(error.message) from error
+        if snapshot.name:
+            self.stdout.write(f"named “{snapshot.name}”")
         document = snapshot.document
         kept = sum(1 for e in document["edges"] if e["kept"])
         self.stdout.write(
@@ -78,3 +82,25 @@ class Command(BaseCommand):
                 f"  {winner['context']}: {winner['title']} [value {winner['value_id']}] "
                 f"— {winner['support']}, win probability {shown}"
             )
+
+    def _build(
+        self, study_id: int, params: Params, before: datetime | None, options: dict[str, Any]
+    ) -> GraphSnapshot:
+        if options["name"]:
+            if snapshot_by_name(study_id=study_id, name=options["name"]) is not None:
+                raise CommandError(f"This study already has a snapshot called {options['name']!r}.")
+            return snapshot_build_named(
+                study_id=study_id,
+                name=options["name"],
+                params=params,
+                before=before,
+                question_ids=options["question"],
+                excluded_participant_ids=options["exclude_participant"],
+            )
+        return snapshot_build(
+            study_id=study_id,
+            params=params,
+            before=before,
+            question_ids=options["question"],
+            excluded_participant_ids=options["exclude_participant"],
+        )

@@ -41,7 +41,15 @@ class Study(models.Model):
     panel_param = models.CharField(
         max_length=40, default="PROLIFIC_PID", help_text="URL parameter that carries the panel id"
     )
-    completion_redirect_url = models.URLField(blank=True)
+    completion_redirect_url = models.URLField(
+        "panel completion URL",
+        blank=True,
+        max_length=500,
+        help_text="Where a panel participant returns when done, as the panel gives it",
+    )
+    panel_completion_code = models.CharField(
+        max_length=40, blank=True, help_text="The completion code the panel gave for this study"
+    )
     interviewer_backend = models.CharField(
         max_length=10, choices=InterviewerBackend.choices, default=InterviewerBackend.OFFLINE
     )
@@ -99,6 +107,7 @@ class Question(models.Model):
 class InviteCode(models.Model):
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="invite_codes")
     code = models.CharField(max_length=40)
+    created_at = models.DateTimeField(auto_now_add=True, null=True)
     used_at = models.DateTimeField(null=True, blank=True)
     participant = models.OneToOneField(
         "Participant",
@@ -139,6 +148,10 @@ class Participant(models.Model):
     stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.CONSENTED)
     completion_code = models.CharField(max_length=40, blank=True)
     source_id = models.CharField(max_length=120, blank=True)
+    # The panel's own ids for its study and this session, kept as the panel sent them (the
+    # panel's participant id is kept only as `external_id_hash`).
+    panel_study_id = models.CharField(max_length=120, blank=True)
+    panel_session_id = models.CharField(max_length=120, blank=True)
     # The draws a participant sees, fixed once made (null: not drawn yet), so a reload shows
     # the same screens and a vote on a story never drawn for them can be refused.
     wise_value_ids = models.JSONField(null=True, blank=True)

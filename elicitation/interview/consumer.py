@@ -107,9 +107,20 @@ class InterviewConsumer(AsyncWebsocketConsumer):
             await self.send_error("invalid_frame", _describe(exc))
             return
         try:
+            if isinstance(frame, UserMessageFrame | ConfirmCardFrame):
+                await self.require_open_study()
             await self.dispatch_frame(frame)
         except ApplicationError as exc:
             await self.send_error(exc.code, exc.message)
+
+    async def require_open_study(self) -> None:
+        """A draft or closed study takes no new messages or cards."""
+        if not await database_sync_to_async(selectors.interview_study_is_open)(
+            interview_id=self.interview.id
+        ):
+            raise ApplicationError(
+                "study_closed", "This study is closed, so no new answers can be sent."
+            )
 
     async def dispatch_frame(self, frame: ClientFrame) -> None:
         match frame:

@@ -15,9 +15,17 @@ def hash_external_id(*, study: Study, external_id: str) -> str:
     return hashlib.sha256(f"{study.pk}:{external_id}".encode()).hexdigest()
 
 
+def participant_study_require_open(participant: Participant) -> None:
+    """Refuse any journey write while the participant's study is a draft or closed."""
+    if not Study.objects.filter(pk=participant.study_id, status=Study.Status.OPEN).exists():
+        raise ApplicationError("study_closed", "This study is not open for participation.")
+
+
 def participant_stage_require(participant: Participant, *stages: str) -> None:
-    """Refuse a step the participant is not at: every journey write checks this first, so a
-    second tab or a replayed form can neither skip a step nor go back to one."""
+    """Refuse a step the participant is not at, or any step while the study is not open:
+    every journey write checks this first, so a second tab or a replayed form can neither
+    skip a step nor go back to one, and nothing is written to a closed study."""
+    participant_study_require_open(participant)
     if participant.stage not in stages:
         raise ApplicationError(
             "wrong_step", "That step is not open to you now; continue where you left off."
@@ -42,10 +50,16 @@ def _unused_invite_code(*, study: Study, invite_code: str) -> InviteCode:
 
 @transaction.atomic
 def participant_consent(
-    *, study: Study, external_id: str = "", invite_code: str = ""
+    *,
+    study: Study,
+    external_id: str = "",
+    invite_code: str = "",
+    panel_study_id: str = "",
+    panel_session_id: str = "",
 ) -> Participant:
     """A participant agrees to the study's consent text and enters it: by the link, with an
-    unused invite code, or once per panel id, as the study's participation mode says."""
+    unused invite code, or once per panel id, as the study's participation mode says. The
+    panel's study and session ids are kept as given; its participant id only hashed."""
     study = Study.objects.select_for_update().get(pk=study.pk)  # serialises the quota
     if not study.is_open:
         raise ApplicationError("study_closed", "This study is not open for participation.")
@@ -77,6 +91,8 @@ def participant_consent(
         external_id_hash=external_hash,
         consented_at=timezone.now(),
         consent_version=study.consent_version,
+        panel_study_id=panel_study_id.strip()[:120] if external_hash else "",
+        panel_session_id=panel_session_id.strip()[:120] if external_hash else "",
     )
     if code is not None:
         code.used_at = timezone.now()

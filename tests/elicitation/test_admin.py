@@ -114,8 +114,10 @@ def test_staff_open_and_close_studies(client: Client) -> None:
     _staff(client, "view_study", "change_study")
     draft = make_study(slug="draft-one", status=Study.Status.DRAFT)
     already_open = make_study(slug="open-one", status=Study.Status.OPEN)
-    # Not reachable by participants until opened.
-    assert client.get("/s/draft-one/").status_code == 404
+    # Not open to participants until opened: the page says so.
+    not_yet = client.get("/s/draft-one/")
+    assert not_yet.status_code == 403
+    assert "This study is not open yet." in not_yet.content.decode()
 
     opened = _run_action(client, "open_studies", [draft, already_open])
     assert opened.status_code == 200
@@ -126,7 +128,9 @@ def test_staff_open_and_close_studies(client: Client) -> None:
     closed = _run_action(client, "close_studies", [draft, already_open])
     assert "2 studies closed." in closed.content.decode()
     assert set(Study.objects.values_list("status", flat=True)) == {Study.Status.CLOSED}
-    assert client.get("/s/open-one/").status_code == 404
+    closed_page = client.get("/s/open-one/")
+    assert closed_page.status_code == 403
+    assert "This study is closed." in closed_page.content.decode()
 
 
 def test_a_staff_user_who_may_only_view_cannot_open_a_study(client: Client) -> None:

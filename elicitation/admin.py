@@ -20,6 +20,7 @@ from elicitation.models import (
     SurveyResponse,
     ValuesCard,
 )
+from elicitation.staff.study_forms import StudyAdminForm
 
 
 def _count(count: int, one: str, many: str) -> str:
@@ -34,6 +35,7 @@ class QuestionInline(admin.StackedInline):
 
 @admin.register(Study)
 class StudyAdmin(admin.ModelAdmin):
+    form = StudyAdminForm
     list_display = [
         "title",
         "slug",
@@ -57,6 +59,7 @@ class StudyAdmin(admin.ModelAdmin):
                     "participation_mode",
                     "panel_param",
                     "completion_redirect_url",
+                    "panel_completion_code",
                     "quota",
                     "demographic_questions",
                 ]

@@ -8,7 +8,16 @@ import json
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 MAX_MESSAGE_CHARS = 4000
 # A frame holds at most one message plus JSON overhead; anything larger is refused unread.
@@ -154,22 +163,127 @@ def frame_text(frame: ServerFrame) -> str:
     return json.dumps(frame_data(frame))
 
 
+MAX_DEMOGRAPHIC_ANSWER_CHARS = 200
+MAX_DEMOGRAPHIC_QUESTIONS = 30
+MAX_DEMOGRAPHIC_CHOICES = 50
+# Bounds for number questions, so that every stored number is an ordinary JSON number.
+DEMOGRAPHIC_NUMBER_LIMIT = 10**12
+DemographicKind = Literal["text", "number", "single_choice", "multiple_choice"]
+DEMOGRAPHIC_KINDS: tuple[tuple[DemographicKind, str], ...] = (
+    ("text", "Text"),
+    ("number", "Number"),
+    ("single_choice", "Single choice"),
+    ("multiple_choice", "Multiple choice"),
+)
+CHOICE_KINDS = frozenset({"single_choice", "multiple_choice"})
+
+
+def _clean_text(value: str, what: str) -> str:
+    """Whitespace collapsed (answers are compared the same way); no control characters."""
+    if any(not ch.isprintable() and not ch.isspace() for ch in value):
+        raise ValueError(f"{what} contains a control character")
+    return " ".join(value.split())
+
+
 class DemographicQuestion(BaseModel):
-    """One demographic question a study asks (`Study.demographic_questions`, a JSON list)."""
+    """One demographic question a study asks (`Study.demographic_questions`, a JSON list).
+
+    A multiple-choice answer is stored as a list of the chosen choices, a number answer as a
+    JSON number, the others as a string (`Participant.demographics`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     key: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
     label: Annotated[str, Field(min_length=1, max_length=200)]
-    kind: Literal["choice", "text"] = "choice"
+    kind: DemographicKind = "single_choice"
     choices: tuple[str, ...] = ()
     is_required: bool = False
+    minimum: Annotated[
+        int | float | None,
+        Field(ge=-DEMOGRAPHIC_NUMBER_LIMIT, le=DEMOGRAPHIC_NUMBER_LIMIT, allow_inf_nan=False),
+    ] = None
+    maximum: Annotated[
+        int | float | None,
+        Field(ge=-DEMOGRAPHIC_NUMBER_LIMIT, le=DEMOGRAPHIC_NUMBER_LIMIT, allow_inf_nan=False),
+    ] = None
+
+    @property
+    def kind_label(self) -> str:
+        return dict(DEMOGRAPHIC_KINDS)[self.kind]
+
+    @property
+    def has_choices(self) -> bool:
+        return self.kind in CHOICE_KINDS
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _old_kind_names(cls, value: object) -> object:
+        # Definitions saved before the builder called a single choice "choice".
+        return "single_choice" if value == "choice" else value
+
+    @field_validator("label", mode="before")
+    @classmethod
+    def _clean_label(cls, value: object) -> object:
+        return _clean_text(value, "the label") if isinstance(value, str) else value
+
+    @field_validator("choices", mode="before")
+    @classmethod
+    def _clean_choices(cls, value: object) -> object:
+        if isinstance(value, list | tuple):
+            cleaned = [_clean_text(c, "a choice") if isinstance(c, str) else c for c in value]
+            return tuple(c for c in cleaned if c != "")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DemographicQuestion:
+        if self.kind in CHOICE_KINDS:
+            if not self.choices:
+                raise ValueError("a choice question needs at least one choice")
+            if len(self.choices) > MAX_DEMOGRAPHIC_CHOICES:
+                raise ValueError(f"at most {MAX_DEMOGRAPHIC_CHOICES} choices")
+            if len(set(self.choices)) != len(self.choices):
+                raise ValueError("each choice may appear only once")
+            if any(len(c) > MAX_DEMOGRAPHIC_ANSWER_CHARS for c in self.choices):
+                raise ValueError(
+                    f"a choice is longer than {MAX_DEMOGRAPHIC_ANSWER_CHARS} characters"
+                )
+        elif self.choices:
+            raise ValueError("only choice questions have choices")
+        if self.kind != "number" and (self.minimum is not None or self.maximum is not None):
+            raise ValueError("only number questions have a minimum or maximum")
+        if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
+            raise ValueError("the minimum is above the maximum")
+        return self
+
+
+def _keys_unique(questions: list[DemographicQuestion]) -> list[DemographicQuestion]:
+    keys = [q.key for q in questions]
+    duplicates = sorted({k for k in keys if keys.count(k) > 1})
+    if duplicates:
+        raise ValueError(f"the key {duplicates[0]!r} is used twice")
+    if len(questions) > MAX_DEMOGRAPHIC_QUESTIONS:
+        raise ValueError(f"at most {MAX_DEMOGRAPHIC_QUESTIONS} questions")
+    return questions
 
 
 demographic_questions_adapter: TypeAdapter[list[DemographicQuestion]] = TypeAdapter(
-    list[DemographicQuestion]
+    Annotated[list[DemographicQuestion], AfterValidator(_keys_unique)]
 )
-MAX_DEMOGRAPHIC_ANSWER_CHARS = 200
+
+
+def demographic_questions_usable(raw: object) -> list[DemographicQuestion]:
+    """The stored questions a participant can be asked: each valid one, the first of each key.
+    A definition that does not validate (typed into the admin's JSON, or from an older
+    version) is skipped rather than turned into an error page for the participant."""
+    usable: list[DemographicQuestion] = []
+    for item in raw if isinstance(raw, list) else []:
+        try:
+            question = DemographicQuestion.model_validate(item)
+        except ValidationError:
+            continue
+        if question.key not in {q.key for q in usable}:
+            usable.append(question)
+    return usable[:MAX_DEMOGRAPHIC_QUESTIONS]
 
 
 class SurveyItem(BaseModel):

@@ -7,9 +7,6 @@ graph stay out of reach until the participant's own card is in).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from urllib.parse import urlencode, urlsplit, urlunsplit
-
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -19,42 +16,21 @@ from elicitation.errors import ApplicationError
 from elicitation.interview.consumer import SESSION_PARTICIPANTS_KEY
 from elicitation.models import Interview, Participant, Study
 from elicitation.schemas import SURVEY_ITEMS, SURVEY_SCALE
+from elicitation.steps import journey_steps as _steps
 
 Stage = Participant.Stage
 
 
-@dataclass(frozen=True)
-class Step:
-    label: str
-    state: str  # "done", "current" or "todo"
-
-
-def _steps(study: Study, current: str) -> list[Step]:
-    """The progress bar: where the participant is among the journey's steps."""
-    labels = [("consent", "Welcome")]
-    if study.demographic_questions:
-        labels.append(("demographics", "About you"))
-    labels += [
-        ("question", "Question"),
-        ("interview", "Interview"),
-        ("picks", "Wise values"),
-        ("votes", "Stories"),
-        ("survey", "Survey"),
-        ("finished", "Done"),
-    ]
-    keys = [key for key, _ in labels]
-    index = keys.index(current)
-    return [
-        Step(label, "done" if i < index else "current" if i == index else "todo")
-        for i, (_, label) in enumerate(labels)
-    ]
-
-
-def _open_study(slug: str) -> Study:
-    study = selectors.study_open_get(slug=slug)
+def _study(slug: str) -> Study:
+    study = selectors.study_get(slug=slug)
     if study is None:
-        raise Http404("This study does not exist or is not open.")
+        raise Http404("There is no such study.")
     return study
+
+
+def _not_open(request: HttpRequest, study: Study) -> HttpResponse:
+    """A draft or closed study's answer to every participant page: a page that says so."""
+    return render(request, "elicitation/study_not_open.html", {"study": study}, status=403)
 
 
 def _session_ids(request: HttpRequest) -> list[int]:
@@ -65,8 +41,11 @@ def _participant_at(
     request: HttpRequest, slug: str, *stages: str
 ) -> tuple[Study, Participant] | HttpResponseRedirect:
     """The session's participant if they are at one of `stages`, else a redirect to where
-    they belong (the start page for someone who has not entered)."""
-    study = _open_study(slug)
+    they belong (the start page for someone who has not entered, or while the study is not
+    open: it says so). A finished participant may still see their last page when closed."""
+    study = _study(slug)
+    if not study.is_open and not (study.status == Study.Status.CLOSED and Stage.FINISHED in stages):
+        return redirect("elicitation:study_start", slug=study.slug)
     participant = selectors.participant_for_session(
         study=study, participant_ids=_session_ids(request)
     )
@@ -83,7 +62,9 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def study_start(request: HttpRequest, slug: str) -> HttpResponse:
-    study = _open_study(slug)
+    study = _study(slug)
+    if not study.is_open:
+        return _not_open(request, study)
     participant = selectors.participant_for_session(
         study=study, participant_ids=_session_ids(request)
     )
@@ -106,6 +87,8 @@ def study_start(request: HttpRequest, slug: str) -> HttpResponse:
                     study=study,
                     external_id=panel_id,
                     invite_code=request.POST.get("invite_code", ""),
+                    panel_study_id=request.GET.get("STUDY_ID", ""),
+                    panel_session_id=request.GET.get("SESSION_ID", ""),
                 )
             except ApplicationError as exc:
                 error = exc.message
@@ -138,26 +121,32 @@ def demographics(request: HttpRequest, slug: str) -> HttpResponse:
     study, participant = found
     questions = selectors.study_demographic_questions(study=study)
     if not questions:
+        # Nothing askable (every stored definition invalid): move on rather than loop back.
+        services.participant_demographics_save(participant=participant, answers={})
         return redirect("elicitation:question_choose", slug=study.slug)
-    error = ""
-    answers = {q.key: request.POST.get(q.key, "") for q in questions}
+    error, error_key = "", ""
+    # Every answer as the list of values sent (one for all but multiple-choice questions).
+    answers = {q.key: request.POST.getlist(q.key) for q in questions}
     if request.method == "POST":
         try:
             services.participant_demographics_save(participant=participant, answers=answers)
-        except ApplicationError as exc:
-            error = exc.message
+        except services.DemographicAnswerError as exc:
+            error, error_key = exc.message, exc.key
         else:
             return redirect("elicitation:question_choose", slug=study.slug)
+    fields = [
+        {
+            "q": q,
+            "answer": answers[q.key][0] if answers[q.key] else "",
+            "error": error if q.key == error_key else "",
+            "choices": [(i, c, c in answers[q.key]) for i, c in enumerate(q.choices)],
+        }
+        for q in questions
+    ]
     return render(
         request,
         "elicitation/demographics.html",
-        {
-            "study": study,
-            "questions": questions,
-            "answers": answers,
-            "error": error,
-            "steps": _steps(study, "demographics"),
-        },
+        {"study": study, "fields": fields, "error": error, "steps": _steps(study, "demographics")},
         status=400 if error else 200,
     )
 
@@ -206,6 +195,8 @@ def interview_page(request: HttpRequest, interview_id: int) -> HttpResponse:
     interview = _own_interview(request, interview_id)
     participant = interview.participant
     study = participant.study
+    if not study.is_open:
+        return redirect("elicitation:study_start", slug=study.slug)
     if interview.status != Interview.Status.ACTIVE or participant.stage != Stage.INTERVIEW:
         return redirect(selectors.journey_url(participant=participant))
     return render(
@@ -224,6 +215,8 @@ def interview_page(request: HttpRequest, interview_id: int) -> HttpResponse:
 def interview_leave(request: HttpRequest, interview_id: int) -> HttpResponse:
     interview = _own_interview(request, interview_id)
     participant = interview.participant
+    if not participant.study.is_open:
+        return redirect("elicitation:study_start", slug=participant.study.slug)
     try:
         services.interview_leave_without_card(participant=participant, interview_id=interview.pk)
     except ApplicationError:
@@ -361,7 +354,11 @@ def finish(request: HttpRequest, slug: str) -> HttpResponse:
     if isinstance(found, HttpResponseRedirect):
         return found
     study, participant = found
-    is_panel = study.participation_mode == Study.ParticipationMode.PANEL
+    panel = (
+        selectors.panel_return(study=study, participant=participant)
+        if study.participation_mode == Study.ParticipationMode.PANEL
+        else None
+    )
     return render(
         request,
         "elicitation/finish.html",
@@ -369,22 +366,8 @@ def finish(request: HttpRequest, slug: str) -> HttpResponse:
             "study": study,
             "card": selectors.participant_card(participant=participant),
             "position": selectors.participant_graph_position(participant=participant),
-            "completion_code": participant.completion_code if is_panel else "",
-            "return_url": (
-                completion_url(study.completion_redirect_url, participant.completion_code)
-                if is_panel and study.completion_redirect_url
-                else ""
-            ),
+            "completion_code": panel.code if panel else "",
+            "return_url": panel.url if panel else "",
             "steps": _steps(study, "finished"),
         },
     )
-
-
-def completion_url(template: str, code: str) -> str:
-    """The panel's return address with the completion code: `{code}` is replaced where the
-    address has it, else it is added as the `cc` parameter (Prolific's convention)."""
-    if "{code}" in template:
-        return template.replace("{code}", code)
-    parts = urlsplit(template)
-    query = f"{parts.query}&" if parts.query else ""
-    return urlunsplit(parts._replace(query=query + urlencode({"cc": code})))

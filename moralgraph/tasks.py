@@ -7,13 +7,15 @@ retried with backoff on transient model errors only.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from celery import shared_task
 
 from inference.gateway import LLM_TASK_RETRY
+from moralgraph.graph import Params
 from moralgraph.inference_jobs import runner
-from moralgraph.services import generation, snapshots
+from moralgraph.services import generation, named_snapshots, pipeline, snapshots
 
 _retry: Any = LLM_TASK_RETRY
 
@@ -22,6 +24,20 @@ _retry: Any = LLM_TASK_RETRY
 def snapshot_rebuild(study_id: int) -> int | None:
     snapshot = snapshots.snapshot_rebuild_run(study_id=study_id)
     return snapshot.pk if snapshot is not None else None
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def snapshot_build_named(
+    study_id: int, name: str, parameters: dict[str, Any], before: str | None
+) -> int:
+    # Idempotent by name: a second run returns the snapshot the first one stored.
+    snapshot = named_snapshots.snapshot_build_named(
+        study_id=study_id,
+        name=name,
+        params=Params.from_dict(parameters),
+        before=datetime.fromisoformat(before) if before else None,
+    )
+    return snapshot.pk
 
 
 @shared_task(**_retry)
@@ -46,3 +62,24 @@ def inference_job_run(job_id: int) -> str | None:
     # task does nothing. Not acks_late: a job may run for hours, past the broker's visibility
     # timeout; a lost worker shows as a stale heartbeat, and the page offers to resume.
     return runner.inference_job_run(job_id=job_id)
+
+
+@shared_task(**_retry)
+def context_stories_generate(study_id: int, context_id: int, run_id: str) -> list[int]:
+    # Idempotent: a run that stored its stories is not generated again, and the write skips
+    # any pair that already has a story in the context (under a lock on the context).
+    hypotheses = pipeline.context_stories_generate(
+        study_id=study_id, context_id=context_id, run_id=run_id
+    )
+    return [h.pk for h in hypotheses]
+
+
+@shared_task
+def pipeline_sweep() -> dict[str, int]:
+    # Idempotent: it only requests work that is due, and each request is idempotent itself.
+    report = pipeline.pipeline_sweep()
+    return {
+        "studies": report.studies,
+        "story_requests": report.story_requests,
+        "rebuilds": report.rebuilds,
+    }

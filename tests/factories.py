@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from typing import Any
+
+from django.contrib.auth import get_user_model
 
 from elicitation import services
 from elicitation.models import Interview, Participant, Question, Study
@@ -57,3 +60,11 @@ def make_told_interview(
         )
         services.interview_answer_store(interview_id=interview.pk, text=reply)
     return interview
+
+
+def make_user(*, is_staff: bool = False) -> Any:
+    """A user who can log in; `is_staff` for the staff pages."""
+    n = next(_counter)
+    return get_user_model().objects.create_user(
+        f"user-{n}", password="a-long-passphrase-123", is_staff=is_staff
+    )

@@ -1,10 +1,15 @@
-"""Reads of participants: this browser's participant, where they belong now, their card."""
+"""Reads of participants: this browser's participant, where they belong now, their card, and
+the invite codes they entered with."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import F
 from django.urls import reverse
 
-from elicitation.models import Interview, Participant, Study, ValuesCard
+from elicitation.models import Interview, InviteCode, Participant, Study, ValuesCard
 
 
 def participant_for_session(*, study: Study, participant_ids: list[int]) -> Participant | None:
@@ -46,3 +51,44 @@ def journey_url(*, participant: Participant) -> str:
 
 def participant_card(*, participant: Participant) -> ValuesCard | None:
     return participant.cards.order_by("-submitted_at").first()
+
+
+def invite_code_is_burned(code: InviteCode) -> bool:
+    """Used, but its participant never got past consent (or is gone): freeing it loses
+    nothing, so staff need not confirm."""
+    if code.used_at is None:
+        return False
+    participant = code.participant
+    return participant is None or (
+        participant.stage == Participant.Stage.CONSENTED and not participant.interviews.exists()
+    )
+
+
+@dataclass(frozen=True)
+class InviteRow:
+    id: int
+    code: str
+    used_at: datetime | None
+    participant_public_id: str
+    participant_stage: str
+    is_burned: bool
+
+
+def invite_code_rows(*, study: Study) -> list[InviteRow]:
+    """The study's invite codes, unused first, each with who used it and when."""
+    codes = (
+        InviteCode.objects.filter(study=study)
+        .select_related("participant")
+        .order_by(F("used_at").desc(nulls_first=True), "code")
+    )
+    return [
+        InviteRow(
+            id=code.pk,
+            code=code.code,
+            used_at=code.used_at,
+            participant_public_id=str(code.participant.public_id) if code.participant else "",
+            participant_stage=code.participant.get_stage_display() if code.participant else "",
+            is_burned=invite_code_is_burned(code),
+        )
+        for code in codes
+    ]

@@ -2,6 +2,8 @@
 consumers and tasks import this package; each concern has its module."""
 
 from elicitation.services.cards import (
+    CANONICALISE_TASK,
+    cards_canonicalise_sweep,
     contexts_mine_from_interviews,
     study_cards_canonicalise,
     values_card_canonicalise,
@@ -9,7 +11,18 @@ from elicitation.services.cards import (
 from elicitation.services.demo import (
     demo_study_seed,
 )
+from elicitation.services.demographic_questions import (
+    DemographicDefinitionError,
+    demographic_question_add,
+    demographic_question_move,
+    demographic_question_remove,
+    demographic_question_update,
+    demographic_question_validate,
+)
 from elicitation.services.demographics import (
+    DemographicAnswer,
+    DemographicAnswerError,
+    demographic_answer_clean,
     participant_demographics_save,
 )
 from elicitation.services.interviews import (
@@ -21,6 +34,13 @@ from elicitation.services.interviews import (
     interview_message_add_user,
     interview_start,
     values_card_submit,
+)
+from elicitation.services.invites import (
+    INVITE_CODE_ALPHABET,
+    INVITE_CODE_LENGTH,
+    MAX_INVITE_CODES_PER_BATCH,
+    invite_code_free,
+    invite_codes_generate,
 )
 from elicitation.services.journey import (
     WISE_VALUES_REQUIRED,
@@ -37,16 +57,48 @@ from elicitation.services.participants import (
     hash_external_id,
     participant_consent,
     participant_stage_require,
+    participant_study_require_open,
 )
 from elicitation.services.studies import (
+    STUDY_TRANSITIONS,
+    study_panel_settings_set,
+    study_participation_update,
+    study_state_set,
     study_status_set,
+)
+from elicitation.services.study_setup import (
+    QUESTION_FIELDS,
+    STUDY_SETTING_FIELDS,
+    question_add,
+    question_delete,
+    question_move,
+    question_update,
+    study_create,
+    study_settings_update,
 )
 
 __all__ = [
+    "CANONICALISE_TASK",
+    "DemographicAnswer",
+    "DemographicAnswerError",
+    "DemographicDefinitionError",
+    "INVITE_CODE_ALPHABET",
+    "INVITE_CODE_LENGTH",
+    "MAX_INVITE_CODES_PER_BATCH",
+    "QUESTION_FIELDS",
+    "STUDY_SETTING_FIELDS",
+    "STUDY_TRANSITIONS",
     "WISE_VALUES_REQUIRED",
     "WISE_VALUES_SHOWN",
+    "cards_canonicalise_sweep",
     "contexts_mine_from_interviews",
     "demo_study_seed",
+    "demographic_answer_clean",
+    "demographic_question_add",
+    "demographic_question_move",
+    "demographic_question_remove",
+    "demographic_question_update",
+    "demographic_question_validate",
     "hash_external_id",
     "interview_answer_claim",
     "interview_answer_release",
@@ -55,10 +107,22 @@ __all__ = [
     "interview_leave_without_card",
     "interview_message_add_user",
     "interview_start",
+    "invite_code_free",
+    "invite_codes_generate",
     "participant_consent",
     "participant_demographics_save",
     "participant_stage_require",
+    "participant_study_require_open",
+    "question_add",
+    "question_delete",
+    "question_move",
+    "question_update",
     "study_cards_canonicalise",
+    "study_create",
+    "study_panel_settings_set",
+    "study_participation_update",
+    "study_settings_update",
+    "study_state_set",
     "study_status_set",
     "survey_submit",
     "upgrade_hypotheses_assign",

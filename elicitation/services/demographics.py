@@ -1,42 +1,112 @@
-"""Writes of a participant's answers to the study's questions about them."""
+"""Writes of a participant's answers to the study's questions about them.
+
+Stored in `Participant.demographics` by question key: a text or single-choice answer as a
+string, a number as a JSON number, a multiple-choice answer as the list of chosen choices (in
+the order the question lists them). Unanswered optional questions are left out."""
 
 from __future__ import annotations
+
+import re
+from collections.abc import Mapping
 
 from django.db import transaction
 
 from elicitation import selectors
 from elicitation.errors import ApplicationError
 from elicitation.models import Participant
-from elicitation.schemas import MAX_DEMOGRAPHIC_ANSWER_CHARS
+from elicitation.schemas import MAX_DEMOGRAPHIC_ANSWER_CHARS, DemographicQuestion
 from elicitation.services.participants import participant_stage_require
+
+DemographicAnswer = str | int | float | list[str]
+# Plain decimal notation only: no exponents, no "nan" or "inf", nothing float() would round
+# into a different number.
+_NUMBER = re.compile(r"^-?\d{1,13}([.,]\d{1,6})?$")
+
+
+class DemographicAnswerError(ApplicationError):
+    """A refused answer, naming the question it belongs to (`key`)."""
+
+    def __init__(self, code: str, message: str, *, key: str) -> None:
+        super().__init__(code, message)
+        self.key = key
+
+
+def _clean(text: object) -> str:
+    """One line of printable text, whitespace collapsed."""
+    kept = "".join(ch for ch in str(text) if ch.isprintable() or ch.isspace())
+    return " ".join(kept.split())
+
+
+def _as_list(raw: object) -> list[str]:
+    items = raw if isinstance(raw, list | tuple) else [raw]
+    return [c for c in (_clean(item) for item in items) if c]
+
+
+def _number(question: DemographicQuestion, answer: str) -> int | float:
+    if not _NUMBER.match(answer):
+        raise ApplicationError("bad_number", f"Please give a number for “{question.label}”.")
+    number = float(answer.replace(",", "."))
+    value: int | float = int(number) if number.is_integer() else number
+    low, high = question.minimum, question.maximum
+    if (low is not None and value < low) or (high is not None and value > high):
+        if low is not None and high is not None:
+            where = f"between {low:g} and {high:g}"
+        else:
+            where = f"at least {low:g}" if low is not None else f"at most {high:g}"
+        raise ApplicationError(
+            "number_out_of_range", f"Please give a number {where} for “{question.label}”."
+        )
+    return value
+
+
+def demographic_answer_clean(
+    question: DemographicQuestion, raw: object
+) -> DemographicAnswer | None:
+    """The answer as stored, or None when unanswered; ApplicationError when it cannot be."""
+    if question.kind == "multiple_choice":
+        chosen = set(_as_list(raw))
+        if chosen - set(question.choices):
+            raise ApplicationError(
+                "bad_choice", f"Please choose among the answers to “{question.label}”."
+            )
+        return [c for c in question.choices if c in chosen] or None
+    answer = _clean(raw[0] if isinstance(raw, list | tuple) and raw else raw or "")
+    if not answer:
+        return None
+    if len(answer) > MAX_DEMOGRAPHIC_ANSWER_CHARS:
+        raise ApplicationError(
+            "answer_too_long",
+            f"Please keep “{question.label}” under {MAX_DEMOGRAPHIC_ANSWER_CHARS} characters.",
+        )
+    if question.kind == "single_choice" and answer not in question.choices:
+        raise ApplicationError(
+            "bad_choice", f"Please choose one of the answers to “{question.label}”."
+        )
+    if question.kind == "number":
+        return _number(question, answer)
+    return answer
 
 
 @transaction.atomic
 def participant_demographics_save(
-    *, participant: Participant, answers: dict[str, str]
+    *, participant: Participant, answers: Mapping[str, object]
 ) -> Participant:
-    """Store the answers to the study's demographic questions (validated against them)."""
+    """Store the answers to the study's demographic questions (validated against them). A
+    multiple-choice answer is a list of choices; every other answer a string."""
     participant_stage_require(
         participant, Participant.Stage.CONSENTED, Participant.Stage.DEMOGRAPHICS
     )
     questions = selectors.study_demographic_questions(study=participant.study)
-    stored: dict[str, str] = {}
+    stored: dict[str, DemographicAnswer] = {}
     for question in questions:
-        answer = " ".join(str(answers.get(question.key, "")).split())
-        if not answer:
-            if question.is_required:
+        try:
+            answer = demographic_answer_clean(question, answers.get(question.key))
+            if answer is None and question.is_required:
                 raise ApplicationError("answer_required", f"Please answer “{question.label}”.")
-            continue
-        if question.kind == "choice" and answer not in question.choices:
-            raise ApplicationError(
-                "bad_choice", f"Please choose one of the answers to “{question.label}”."
-            )
-        if len(answer) > MAX_DEMOGRAPHIC_ANSWER_CHARS:
-            raise ApplicationError(
-                "answer_too_long",
-                f"Please keep “{question.label}” under {MAX_DEMOGRAPHIC_ANSWER_CHARS} characters.",
-            )
-        stored[question.key] = answer
+        except ApplicationError as exc:
+            raise DemographicAnswerError(exc.code, exc.message, key=question.key) from exc
+        if answer is not None:
+            stored[question.key] = answer
     participant.demographics = stored
     participant.stage = Participant.Stage.DEMOGRAPHICS
     participant.save(update_fields=["demographics", "stage"])

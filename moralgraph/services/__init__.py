@@ -24,6 +24,7 @@ from moralgraph.services.canonicalisation import (
 from moralgraph.services.contexts import context_ensure
 from moralgraph.services.demo import demo_graph_seed
 from moralgraph.services.generation import contexts_mine
+from moralgraph.services.pipeline import stories_request_if_due, study_stories_request
 from moralgraph.services.snapshots import snapshot_rebuild_request
 from moralgraph.services.votes import selection_record, upgrade_vote_cast
 
@@ -46,6 +47,8 @@ __all__ = [
     "selection_record",
     "selections_import",
     "snapshot_rebuild_request",
+    "stories_request_if_due",
+    "study_stories_request",
     "upgrade_vote_cast",
     "upgrade_votes_import",
     "values_import",

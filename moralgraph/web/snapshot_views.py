@@ -10,6 +10,8 @@ from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
@@ -19,11 +21,13 @@ from moralgraph.inference_jobs import selectors as job_selectors
 from moralgraph.models import GraphSnapshot
 from moralgraph.selectors import snapshots as snapshot_selectors
 from moralgraph.selectors import studies as study_selectors
+from moralgraph.services import named_snapshots
 from moralgraph.services import snapshots as snapshot_services
 from moralgraph.studies import StudyRef
 from moralgraph.web import job_presenters, presenters
-from moralgraph.web.forms import InferenceJobForm
+from moralgraph.web.forms import InferenceJobForm, SnapshotBuildForm
 from moralgraph.web.lookups import snapshot_or_404, study_or_404
+from moralgraph.web.pipeline_views import pipeline_context
 from moralgraph.web.svg import graph_picture
 
 EDGE_LIMIT = 100
@@ -49,6 +53,12 @@ def study_list(request: HttpRequest) -> HttpResponse:
 def study_detail(request: HttpRequest, slug: str, snapshot_id: int | None = None) -> HttpResponse:
     """The study's newest snapshot (or the one asked for), its history and exports."""
     study = study_or_404(slug)
+    return _study_page(request, study, snapshot_id, SnapshotBuildForm(study_id=study.id))
+
+
+def _study_page(
+    request: HttpRequest, study: StudyRef, snapshot_id: int | None, build_form: SnapshotBuildForm
+) -> HttpResponse:
     history = snapshot_selectors.snapshot_history(study_id=study.id)
     snapshot: GraphSnapshot | None
     if snapshot_id is not None:
@@ -62,6 +72,15 @@ def study_detail(request: HttpRequest, slug: str, snapshot_id: int | None = None
         "history": presenters.history_rows(history),
         "rebuild": snapshot_selectors.rebuild_state_get(study_id=study.id),
         "exports": [(fmt, EXPORT_LABELS[fmt]) for fmt in FORMATS],
+        # The page's own address: a refused build form is shown at the form's POST address.
+        "page_url": (
+            reverse("research:snapshot", args=[study.slug, snapshot_id])
+            if snapshot_id is not None
+            else reverse("research:study", args=[study.slug])
+        ),
+        "build_form": build_form,
+        "building": _named_build_state(study, request.GET.get("building", "")),
+        **pipeline_context(study.id),
     }
     if snapshot is not None:
         context.update(
@@ -104,6 +123,55 @@ def snapshot_build_request(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect("research:study", slug=study.slug)
 
 
+def _named_build_state(study: StudyRef, name: str) -> dict[str, Any] | None:
+    """A named build this page was asked to follow (`?building=NAME`): still building, or its
+    snapshot once a worker stored it."""
+    if not name.strip():
+        return None
+    snapshot = snapshot_selectors.snapshot_by_name(study_id=study.id, name=name)
+    return {"name": name.strip(), "snapshot": snapshot}
+
+
+@require_POST
+@staff_member_required
+def snapshot_build_named_request(request: HttpRequest, slug: str) -> HttpResponse:
+    """Build a named snapshot with the researcher's parameters, on a worker; the study page
+    follows it. Bad input re-renders the page with each error next to its field."""
+    study = study_or_404(slug)
+    form = SnapshotBuildForm(request.POST, study_id=study.id)
+    if form.is_valid():
+        try:
+            name = named_snapshots.snapshot_build_named_request(
+                study_id=study.id,
+                name=form.cleaned_data["name"],
+                params=form.params(),
+                before=form.cleaned_data["before"],
+            )
+        except MoralGraphError as error:
+            form.add_error("name", error.message)
+        else:
+            messages.success(request, f"Snapshot “{name}” is being built.")
+            target = reverse("research:study", args=[study.slug])
+            return redirect(f"{target}?{urlencode({'building': name})}#build")
+    return _study_page(request, study, None, form)
+
+
+def _side(study: StudyRef, raw: str) -> GraphSnapshot:
+    if not raw.isdigit():
+        raise Http404("No such snapshot of this study.")
+    return snapshot_or_404(study.id, int(raw))
+
+
+@require_GET
+@staff_member_required
+def study_diff(request: HttpRequest, slug: str) -> HttpResponse:
+    """Any two snapshots of the study, picked from its history (`?from=A&to=B`)."""
+    study = study_or_404(slug)
+    against = _side(study, request.GET.get("from", ""))
+    snapshot = _side(study, request.GET.get("to", ""))
+    return _diff_page(request, study, snapshot, against)
+
+
 @require_GET
 @staff_member_required
 def snapshot_diff(request: HttpRequest, slug: str, snapshot_id: int) -> HttpResponse:
@@ -114,10 +182,14 @@ def snapshot_diff(request: HttpRequest, slug: str, snapshot_id: int) -> HttpResp
     against: GraphSnapshot | None
     if not against_id:
         against = snapshot_selectors.snapshot_predecessor(snapshot=snapshot)
-    elif against_id.isdigit():
-        against = snapshot_or_404(study.id, int(against_id))
     else:
-        raise Http404("No such snapshot of this study.")
+        against = _side(study, against_id)
+    return _diff_page(request, study, snapshot, against)
+
+
+def _diff_page(
+    request: HttpRequest, study: StudyRef, snapshot: GraphSnapshot, against: GraphSnapshot | None
+) -> HttpResponse:
     context: dict[str, Any] = {
         "study": study,
         "snapshot": snapshot,

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from moralgraph.web import job_views, snapshot_views
+from moralgraph.web import job_views, pipeline_views, snapshot_views
 
 app_name = "research"
 
@@ -8,6 +8,23 @@ urlpatterns = [
     path("", snapshot_views.study_list, name="studies"),
     path("<slug:slug>/", snapshot_views.study_detail, name="study"),
     path("<slug:slug>/build/", snapshot_views.snapshot_build_request, name="snapshot_build"),
+    path(
+        "<slug:slug>/pipeline/cards/", pipeline_views.pipeline_cards_request, name="pipeline_cards"
+    ),
+    path(
+        "<slug:slug>/pipeline/stories/",
+        pipeline_views.pipeline_stories_request,
+        name="pipeline_stories",
+    ),
+    path(
+        "<slug:slug>/pipeline/sweep/", pipeline_views.pipeline_sweep_request, name="pipeline_sweep"
+    ),
+    path(
+        "<slug:slug>/build/named/",
+        snapshot_views.snapshot_build_named_request,
+        name="snapshot_build_named",
+    ),
+    path("<slug:slug>/diff/", snapshot_views.study_diff, name="study_diff"),
     path("<slug:slug>/snapshots/<int:snapshot_id>/", snapshot_views.study_detail, name="snapshot"),
     path(
         "<slug:slug>/snapshots/<int:snapshot_id>/diff/",

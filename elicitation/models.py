@@ -157,6 +157,9 @@ class Participant(models.Model):
     wise_value_ids = models.JSONField(null=True, blank=True)
     upgrade_hypothesis_ids = models.JSONField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # A staff member walking the journey: spends no code, and neither the graph nor the
+    # funnel counts what they do.
+    is_preview = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

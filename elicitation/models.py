@@ -309,3 +309,27 @@ class SurveyResponse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item}: {self.answer if self.answer is not None else self.text}"
+
+
+class StudyMembership(models.Model):
+    """A researcher of a study: a staff user who sees and runs that study's staff and research
+    pages. Superusers (admins) see every study and need no membership."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="study_memberships"
+    )
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["study", "user"], name="study_member_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.study}"

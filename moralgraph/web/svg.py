@@ -226,11 +226,14 @@ def _edge_markup(
     points: Mapping[int, Point],
     titles: Mapping[int, str],
     winners: Mapping[int, list[str]],
+    context_ids: Mapping[str, str],
 ) -> str:
-    """One arrow, as thick as its strongest edge's likelihood, with a tooltip."""
+    """One arrow, as thick as its strongest edge's likelihood, with a tooltip. Its ends and
+    contexts' ids are data attributes for the explorer script (frontend/graph.js)."""
     source, target = pair
     (x1, y1), (x2, y2) = points[source], points[target]
     contexts = sorted({c for e in edges for c in e["contexts"]})
+    ids = " ".join(sorted({context_ids[c] for c in contexts if c in context_ids}))
     likelihood = max(float(e["wiser_likelihood"]) for e in edges)
     to_winner = target in winners
     tooltip = (
@@ -239,7 +242,8 @@ def _edge_markup(
     )
     path = _edge_path(x1, y1, x2, y2, _radius(source, winners), _radius(target, winners))
     return (
-        f'<path class="mg-edge{" win" if to_winner else ""}" d="{path}" '
+        f'<path class="mg-edge{" win" if to_winner else ""}" data-from="{source}" '
+        f'data-to="{target}" data-context-ids="{escape(ids)}" d="{path}" '
         f'stroke-width="{1 + 2 * max(likelihood, 0):.2f}" '
         f'marker-end="url(#{"mg-arrow-win" if to_winner else "mg-arrow"})">'
         f"<title>{escape(tooltip)}</title></path>"
@@ -260,7 +264,8 @@ def _node_markup(
     )
     radius = _radius(node, winners)
     return (
-        f'<g class="mg-node{" winner" if won else ""}"><title>{escape(tooltip)}</title>'
+        f'<g class="mg-node{" winner" if won else ""}" data-value-id="{node}">'
+        f"<title>{escape(tooltip)}</title>"
         f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius}"/>'
         f'<text x="{x:.1f}" y="{y + radius + 12:.1f}" text-anchor="middle">{spans}'
         "</text></g>"
@@ -274,6 +279,7 @@ def graph_picture(document: Mapping[str, Any]) -> GraphPicture | None:
         return None
     titles = {int(v["id"]): str(v["title"]) for v in document["values"]}
     winners = _winning_contexts(document)
+    context_ids = {str(c["text"]): str(c["id"]) for c in document.get("contexts", [])}
     graph = nx.DiGraph()
     graph.add_edges_from(pairs)
     layout = _layout(graph)
@@ -281,7 +287,7 @@ def graph_picture(document: Mapping[str, Any]) -> GraphPicture | None:
         _svg_head(layout.width, layout.height, len(graph), len(pairs)),
         '<g class="mg-edges">',
         *(
-            _edge_markup(pair, edges, layout.points, titles, winners)
+            _edge_markup(pair, edges, layout.points, titles, winners, context_ids)
             for pair, edges in sorted(pairs.items())
         ),
         '</g><g class="mg-nodes">',

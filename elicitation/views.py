@@ -44,11 +44,12 @@ def _participant_at(
     they belong (the start page for someone who has not entered, or while the study is not
     open: it says so). A finished participant may still see their last page when closed."""
     study = _study(slug)
-    if not study.is_open and not (study.status == Study.Status.CLOSED and Stage.FINISHED in stages):
-        return redirect("elicitation:study_start", slug=study.slug)
     participant = selectors.participant_for_session(
         study=study, participant_ids=_session_ids(request)
     )
+    is_open = study.is_open or (participant is not None and participant.is_preview)
+    if not is_open and not (study.status == Study.Status.CLOSED and Stage.FINISHED in stages):
+        return redirect("elicitation:study_start", slug=study.slug)
     if participant is None:
         return redirect("elicitation:study_start", slug=study.slug)
     if participant.stage not in stages:
@@ -195,7 +196,7 @@ def interview_page(request: HttpRequest, interview_id: int) -> HttpResponse:
     interview = _own_interview(request, interview_id)
     participant = interview.participant
     study = participant.study
-    if not study.is_open:
+    if not study.is_open and not participant.is_preview:
         return redirect("elicitation:study_start", slug=study.slug)
     if interview.status != Interview.Status.ACTIVE or participant.stage != Stage.INTERVIEW:
         return redirect(selectors.journey_url(participant=participant))
@@ -215,7 +216,7 @@ def interview_page(request: HttpRequest, interview_id: int) -> HttpResponse:
 def interview_leave(request: HttpRequest, interview_id: int) -> HttpResponse:
     interview = _own_interview(request, interview_id)
     participant = interview.participant
-    if not participant.study.is_open:
+    if not participant.study.is_open and not participant.is_preview:
         return redirect("elicitation:study_start", slug=participant.study.slug)
     try:
         services.interview_leave_without_card(participant=participant, interview_id=interview.pk)

@@ -20,6 +20,14 @@ class Context(models.Model):
         MINED = "mined", "Mined from interviews"
         IMPORTED = "imported", "Imported"
 
+    class Status(models.TextChoices):
+        """Generated and mined contexts wait for a staff review; only approved ones are used
+        (stories are generated and drawn for them). Typed and imported ones start approved."""
+
+        PROPOSED = "proposed", "Proposed, awaiting review"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
     study = models.ForeignKey(
         "elicitation.Study", on_delete=models.CASCADE, related_name="contexts"
     )
@@ -28,6 +36,11 @@ class Context(models.Model):
     origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.CURATED)
     generator_model = models.CharField(max_length=120, blank=True)
     prompt_hash = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.APPROVED)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count
 
 from moralgraph.models import Context, UpgradeVote, Value
@@ -23,6 +24,7 @@ _Study: Any = Value._meta.get_field("study").related_model
 _Question: Any = Context._meta.get_field("questions").related_model
 _Participant: Any = UpgradeVote._meta.get_field("participant").related_model
 _Card: Any = Value._meta.get_field("cards").related_model
+_Membership: Any = _Study._meta.get_field("memberships").related_model
 
 
 @dataclass(frozen=True)
@@ -96,16 +98,24 @@ def participant_public_ids(*, participant_ids: Iterable[int]) -> dict[int, str]:
     return {pk: str(public_id) for pk, public_id in rows}
 
 
+def preview_participant_ids(*, study_id: int | None = None) -> list[int]:
+    """Staff previews' participants (of one study, or of all): nothing they do counts, so
+    snapshots and counts leave them out."""
+    rows = _Participant.objects.filter(is_preview=True)
+    if study_id is not None:
+        rows = rows.filter(study_id=study_id)
+    return list(rows.order_by("id").values_list("id", flat=True))
+
+
 def participant_and_card_counts() -> tuple[dict[int, int], dict[int, int]]:
-    """Participants and confirmed cards per study id (the study list's counts)."""
+    """Participants and confirmed cards per study id (the study list's counts), staff
+    previews left out."""
+    counted = _Participant.objects.filter(is_preview=False)
     participants = dict(
-        _Participant.objects.values("study_id")
-        .annotate(n=Count("id"))
-        .values_list("study_id", "n")
-        .order_by()
+        counted.values("study_id").annotate(n=Count("id")).values_list("study_id", "n").order_by()
     )
     cards = dict(
-        _Participant.objects.filter(cards__isnull=False)
+        counted.filter(cards__isnull=False)
         .values("study_id")
         .annotate(n=Count("cards"))
         .values_list("study_id", "n")
@@ -123,5 +133,18 @@ def card_value_ids(*, question_ids: Iterable[int]) -> set[int]:
 def cards_without_value_count(*, study_id: int) -> int:
     """Confirmed cards of the study still waiting for their canonical value (the pipeline's
     progress on the researcher page)."""
-    count: int = _Card.objects.filter(participant__study_id=study_id, value__isnull=True).count()
+    pending = _Card.objects.filter(participant__study_id=study_id, value__isnull=True)
+    # A staff preview's card is never canonicalised: it is not waiting.
+    count: int = pending.exclude(participant__is_preview=True).count()
     return count
+
+
+def study_ids_for_user(*, user_id: int) -> set[int] | None:
+    """The ids of the studies a user may see on the research pages: None means every study (an
+    admin, i.e. a superuser); otherwise the studies they are a researcher of."""
+    user = get_user_model().objects.filter(pk=user_id).values("is_superuser").first()
+    if user is None:
+        return set()
+    if user["is_superuser"]:
+        return None
+    return set(_Membership.objects.filter(user_id=user_id).values_list("study_id", flat=True))

@@ -68,3 +68,18 @@ def make_user(*, is_staff: bool = False) -> Any:
     return get_user_model().objects.create_user(
         f"user-{n}", password="a-long-passphrase-123", is_staff=is_staff
     )
+
+
+def make_admin() -> Any:
+    """An admin: a superuser, who sees and runs every study."""
+    n = next(_counter)
+    return get_user_model().objects.create_superuser(f"admin-{n}", password="a-long-passphrase-123")
+
+
+def make_researcher(study: Study | None = None, *studies: Study) -> Any:
+    """A researcher: a staff user who is a member of `study` (and any further `studies`)."""
+    user = make_user(is_staff=True)
+    for each in (study, *studies):
+        if each is not None:
+            services.study_member_add(study_id=each.pk, username=user.username, added_by_id=None)
+    return user

@@ -25,6 +25,11 @@ from elicitation.selectors.journey import (
     values_in_order,
     wise_value_candidates,
 )
+from elicitation.selectors.memberships import (
+    StudyMemberRow,
+    member_study_ids,
+    study_members,
+)
 from elicitation.selectors.participants import (
     InviteRow,
     invite_code_is_burned,
@@ -64,6 +69,7 @@ __all__ = [
     "PanelReturn",
     "StaffQuestionRow",
     "StaffStudyRow",
+    "StudyMemberRow",
     "UpgradeScreen",
     "interview_awaits_answer",
     "interview_excerpts",
@@ -78,6 +84,7 @@ __all__ = [
     "invite_code_is_burned",
     "invite_code_rows",
     "journey_url",
+    "member_study_ids",
     "message_as_frame",
     "panel_return",
     "participant_active_interview",
@@ -92,6 +99,7 @@ __all__ = [
     "study_demographic_questions",
     "study_demographic_skipped",
     "study_get",
+    "study_members",
     "study_participant_count",
     "study_public_list",
     "study_questions",

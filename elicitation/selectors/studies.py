@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import parse_qs, quote, urlencode, urlsplit, urlunsplit
 
-from elicitation.models import Participant, Question, Study
+from django.db.models import Q
+
+from elicitation.models import Interview, Participant, Question, Study
 from elicitation.schemas import DemographicQuestion, demographic_questions_usable
 
 
@@ -27,13 +29,17 @@ def study_get(*, slug: str) -> Study | None:
 
 
 def interview_study_is_open(*, interview_id: int) -> bool:
-    return Study.objects.filter(
-        participants__interviews__pk=interview_id, status=Study.Status.OPEN
-    ).exists()
+    """Whether the interview may take answers: its study is open, or it is a staff preview."""
+    return (
+        Interview.objects.filter(pk=interview_id)
+        .filter(Q(participant__study__status=Study.Status.OPEN) | Q(participant__is_preview=True))
+        .exists()
+    )
 
 
 def study_participant_count(*, study: Study) -> int:
-    return study.participants.count()
+    """Participants who count (staff previews do not)."""
+    return study.participants.filter(is_preview=False).count()
 
 
 @dataclass(frozen=True)

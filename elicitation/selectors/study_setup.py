@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count
+from django.db.models import Count, Q
 
 from elicitation.models import Question, Study
 from elicitation.schemas import demographic_questions_usable
@@ -30,9 +30,9 @@ class StaffQuestionRow:
 
 
 def staff_study_list() -> list[StaffStudyRow]:
-    studies = Study.objects.annotate(participant_count=Count("participants")).order_by(
-        "-created_at"
-    )
+    studies = Study.objects.annotate(
+        participant_count=Count("participants", filter=Q(participants__is_preview=False))
+    ).order_by("-created_at")
     return [
         StaffStudyRow(
             pk=s.pk,

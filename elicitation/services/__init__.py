@@ -3,8 +3,10 @@ consumers and tasks import this package; each concern has its module."""
 
 from elicitation.services.cards import (
     CANONICALISE_TASK,
+    MIN_EXCERPTS,
     cards_canonicalise_sweep,
     contexts_mine_from_interviews,
+    contexts_mine_request,
     study_cards_canonicalise,
     values_card_canonicalise,
 )
@@ -53,11 +55,18 @@ from elicitation.services.journey import (
     wise_values_pick,
     wise_values_required,
 )
+from elicitation.services.memberships import (
+    study_member_add,
+    study_member_remove,
+)
 from elicitation.services.participants import (
     hash_external_id,
     participant_consent,
     participant_stage_require,
     participant_study_require_open,
+)
+from elicitation.services.preview import (
+    participant_preview_start,
 )
 from elicitation.services.studies import (
     STUDY_TRANSITIONS,
@@ -85,6 +94,7 @@ __all__ = [
     "INVITE_CODE_ALPHABET",
     "INVITE_CODE_LENGTH",
     "MAX_INVITE_CODES_PER_BATCH",
+    "MIN_EXCERPTS",
     "QUESTION_FIELDS",
     "STUDY_SETTING_FIELDS",
     "STUDY_TRANSITIONS",
@@ -92,6 +102,7 @@ __all__ = [
     "WISE_VALUES_SHOWN",
     "cards_canonicalise_sweep",
     "contexts_mine_from_interviews",
+    "contexts_mine_request",
     "demo_study_seed",
     "demographic_answer_clean",
     "demographic_question_add",
@@ -111,6 +122,7 @@ __all__ = [
     "invite_codes_generate",
     "participant_consent",
     "participant_demographics_save",
+    "participant_preview_start",
     "participant_stage_require",
     "participant_study_require_open",
     "question_add",
@@ -119,6 +131,8 @@ __all__ = [
     "question_update",
     "study_cards_canonicalise",
     "study_create",
+    "study_member_add",
+    "study_member_remove",
     "study_panel_settings_set",
     "study_participation_update",
     "study_settings_update",

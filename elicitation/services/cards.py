@@ -19,6 +19,7 @@ from moralgraph.services import (
     CardText,
     card_canonicalise,
     cards_canonicalise_batch,
+    contexts_generate_request,
     contexts_mine,
     stories_request_if_due,
 )
@@ -74,6 +75,7 @@ def cards_canonicalise_sweep(*, submitted_before: datetime) -> int:
         ValuesCard.objects.filter(
             value__isnull=True,
             participant__study__status=Study.Status.OPEN,
+            participant__is_preview=False,  # a preview's card never becomes a value
             submitted_at__lt=submitted_before,
         )
         .order_by("id")
@@ -86,7 +88,9 @@ def cards_canonicalise_sweep(*, submitted_before: datetime) -> int:
 def study_cards_canonicalise(*, study_id: int) -> dict[str, int]:
     """Give every card of the study that has no canonical value one (the batch command)."""
     pending = list(
-        ValuesCard.objects.filter(participant__study_id=study_id, value__isnull=True)
+        ValuesCard.objects.filter(
+            participant__study_id=study_id, participant__is_preview=False, value__isnull=True
+        )
         .order_by("submitted_at", "id")
         .values_list("id", "title", "description", "policies")
     )
@@ -112,3 +116,20 @@ def contexts_mine_from_interviews(*, study_id: int, question_id: int, count: int
     before any write, so a failure stores nothing."""
     excerpts = interview_excerpts(study_id=study_id, question_id=question_id)
     return contexts_mine(study_id=study_id, question_id=question_id, excerpts=excerpts, count=count)
+
+
+MIN_EXCERPTS = 2
+
+
+def contexts_mine_request(*, study_id: int, question_id: int) -> None:
+    """Staff ask for contexts mined from the question's interviews, in the background (they
+    arrive proposed); refused clearly before there are two answers to mine, or without a
+    model."""
+    excerpts = interview_excerpts(study_id=study_id, question_id=question_id)
+    if len(excerpts) < MIN_EXCERPTS:
+        raise ApplicationError(
+            "too_few_interviews",
+            "Mining needs at least two participants' answers to this question; there are "
+            f"{len(excerpts)} so far.",
+        )
+    contexts_generate_request(study_id=study_id, question_id=question_id, mined=True)

@@ -205,6 +205,9 @@ def values_card_submit(*, interview_id: int, proposal_id: int) -> ValuesCard:
     participant = interview.participant
     participant.stage = Participant.Stage.PICKS
     participant.save(update_fields=["stage"])
+    if participant.is_preview:
+        # A preview's card never becomes a value: nobody else is shown it, nothing counts it.
+        return card
     # Sent by name: importing the tasks module here would make services and tasks import
     # each other.
     transaction.on_commit(lambda: current_app.send_task(_CANONICALISE_TASK, args=[card.pk]))

@@ -16,7 +16,10 @@ def hash_external_id(*, study: Study, external_id: str) -> str:
 
 
 def participant_study_require_open(participant: Participant) -> None:
-    """Refuse any journey write while the participant's study is a draft or closed."""
+    """Refuse any journey write while the participant's study is a draft or closed (a staff
+    member's preview excepted: it walks a study in any state)."""
+    if participant.is_preview:
+        return
     if not Study.objects.filter(pk=participant.study_id, status=Study.Status.OPEN).exists():
         raise ApplicationError("study_closed", "This study is not open for participation.")
 
@@ -63,7 +66,8 @@ def participant_consent(
     study = Study.objects.select_for_update().get(pk=study.pk)  # serialises the quota
     if not study.is_open:
         raise ApplicationError("study_closed", "This study is not open for participation.")
-    if study.quota is not None and study.participants.count() >= study.quota:
+    taken = study.participants.filter(is_preview=False).count()
+    if study.quota is not None and taken >= study.quota:
         raise ApplicationError("study_full", "This study has reached its number of participants.")
     mode = study.participation_mode
     external_id = external_id.strip()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -14,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from elicitation import selectors, services
 from elicitation.errors import ApplicationError
 from elicitation.models import Study
+from elicitation.staff.access import study_required
 from elicitation.staff.participation_forms import (
     InviteCodesForm,
     PanelSettingsForm,
@@ -53,7 +53,7 @@ def _study(slug: str) -> Study:
     return study
 
 
-@staff_member_required
+@study_required
 @require_http_methods(["GET", "POST"])
 def study_participation(request: HttpRequest, slug: str) -> HttpResponse:
     study = _study(slug)
@@ -87,7 +87,7 @@ def study_participation(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-@staff_member_required
+@study_required
 @require_POST
 def study_state(request: HttpRequest, slug: str) -> HttpResponse:
     study = _study(slug)
@@ -100,7 +100,7 @@ def study_state(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect("staff:study_participation", slug=study.slug)
 
 
-@staff_member_required
+@study_required
 @require_http_methods(["GET", "POST"])
 def invite_codes(request: HttpRequest, slug: str) -> HttpResponse:
     study = _study(slug)
@@ -129,7 +129,7 @@ def csv_cell(value: str) -> str:
     return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
-@staff_member_required
+@study_required
 def invite_codes_csv(request: HttpRequest, slug: str) -> HttpResponse:
     study = _study(slug)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
@@ -142,7 +142,7 @@ def invite_codes_csv(request: HttpRequest, slug: str) -> HttpResponse:
     return response
 
 
-@staff_member_required
+@study_required
 @require_http_methods(["GET", "POST"])
 def invite_code_free(request: HttpRequest, slug: str, code_id: int) -> HttpResponse:
     study = _study(slug)
@@ -164,7 +164,7 @@ def invite_code_free(request: HttpRequest, slug: str, code_id: int) -> HttpRespo
     return render(request, "elicitation/staff/invite_code_free.html", {"study": study, "row": row})
 
 
-@staff_member_required
+@study_required
 @require_http_methods(["GET", "POST"])
 def panel_settings(request: HttpRequest, slug: str) -> HttpResponse:
     study = _study(slug)

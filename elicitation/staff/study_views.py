@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,6 +13,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 from elicitation import selectors, services
 from elicitation.errors import ApplicationError
 from elicitation.models import Question, Study
+from elicitation.staff.access import (
+    admin_required,
+    staff_required,
+    study_required,
+    visible_study_ids,
+)
 from elicitation.staff.study_forms import (
     DemographicQuestionForm,
     QuestionForm,
@@ -48,12 +53,14 @@ def _page(
     return render(request, f"elicitation/staff/{template}", context, status=400 if invalid else 200)
 
 
-@staff_member_required
+@staff_required
 def study_list(request: HttpRequest) -> HttpResponse:
-    return _page(request, "study_list.html", {"studies": selectors.staff_study_list()})
+    allowed = visible_study_ids(request.user)
+    studies = [s for s in selectors.staff_study_list() if allowed is None or s.pk in allowed]
+    return _page(request, "study_list.html", {"studies": studies})
 
 
-@staff_member_required
+@admin_required
 @GET_POST
 def study_create(request: HttpRequest) -> HttpResponse:
     form = StudyCreateForm(request.POST or None)
@@ -68,7 +75,7 @@ def study_create(request: HttpRequest) -> HttpResponse:
     return _page(request, "study_form.html", {"form": form}, invalid=form.is_bound)
 
 
-@staff_member_required
+@study_required
 @GET_POST
 def study_edit(request: HttpRequest, slug: str) -> HttpResponse:
     study = _study(slug)
@@ -86,7 +93,7 @@ def study_edit(request: HttpRequest, slug: str) -> HttpResponse:
     return _page(request, "study_form.html", context, invalid=form.is_bound)
 
 
-@staff_member_required
+@study_required
 @GET_POST
 def question_add(request: HttpRequest, slug: str) -> HttpResponse:
     study = _study(slug)
@@ -99,7 +106,7 @@ def question_add(request: HttpRequest, slug: str) -> HttpResponse:
     return _page(request, "study_question_form.html", context, invalid=form.is_bound)
 
 
-@staff_member_required
+@study_required
 @GET_POST
 def question_edit(request: HttpRequest, slug: str, question_id: int) -> HttpResponse:
     study = _study(slug)
@@ -113,7 +120,7 @@ def question_edit(request: HttpRequest, slug: str, question_id: int) -> HttpResp
     return _page(request, "study_question_form.html", context, invalid=form.is_bound)
 
 
-@staff_member_required
+@study_required
 @require_POST
 def question_move(request: HttpRequest, slug: str, question_id: int) -> HttpResponse:
     study = _study(slug)
@@ -122,7 +129,7 @@ def question_move(request: HttpRequest, slug: str, question_id: int) -> HttpResp
     return redirect(reverse("staff:study_edit", args=[study.slug]) + "#questions")
 
 
-@staff_member_required
+@study_required
 @require_POST
 def question_delete(request: HttpRequest, slug: str, question_id: int) -> HttpResponse:
     study = _study(slug)
@@ -136,7 +143,7 @@ def question_delete(request: HttpRequest, slug: str, question_id: int) -> HttpRe
     return redirect(reverse("staff:study_edit", args=[study.slug]) + "#questions")
 
 
-@staff_member_required
+@study_required
 @GET_POST
 def demographics(request: HttpRequest, slug: str) -> HttpResponse:
     """The builder: the study's questions about participants, and a form to add one."""
@@ -159,7 +166,7 @@ def demographics(request: HttpRequest, slug: str) -> HttpResponse:
     return _page(request, "study_demographics.html", context, invalid=form.is_bound)
 
 
-@staff_member_required
+@study_required
 @GET_POST
 def demographic_edit(request: HttpRequest, slug: str, key: str) -> HttpResponse:
     study = _study(slug)
@@ -180,7 +187,7 @@ def demographic_edit(request: HttpRequest, slug: str, key: str) -> HttpResponse:
     return _page(request, "study_demographic_form.html", context, invalid=form.is_bound)
 
 
-@staff_member_required
+@study_required
 @require_POST
 def demographic_move(request: HttpRequest, slug: str, key: str) -> HttpResponse:
     study = _study(slug)
@@ -191,7 +198,7 @@ def demographic_move(request: HttpRequest, slug: str, key: str) -> HttpResponse:
     return redirect("staff:demographics", slug=study.slug)
 
 
-@staff_member_required
+@study_required
 @require_POST
 def demographic_delete(request: HttpRequest, slug: str, key: str) -> HttpResponse:
     study = _study(slug)

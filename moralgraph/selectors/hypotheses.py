@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import Count, Q
 
 from moralgraph.models import (
+    Context,
     Selection,
     UpgradeHypothesis,
     UpgradeVote,
@@ -68,6 +69,7 @@ def _available(participant_id: int, study_id: int) -> list[dict[str, Any]]:
     }
     rows = (
         UpgradeHypothesis.objects.filter(study_id=study_id)
+        .filter(context__status=Context.Status.APPROVED)  # proposed or rejected: never drawn
         .filter(from_value__status=Value.Status.ACTIVE, to_value__status=Value.Status.ACTIVE)
         .values("id", "from_value_id", "to_value_id", "context_id", "context__text", "story")
     )

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from moralgraph.models import UpgradeHypothesis, UpgradeVote, Value
+from moralgraph.models import Context, UpgradeHypothesis, UpgradeVote, Value
 from moralgraph.selectors.snapshots import snapshot_live_get
 
 VOTE_CHOICES: tuple[str, ...] = tuple(UpgradeVote.Choice.values)
@@ -76,7 +76,9 @@ def active_value_ids(*, study_id: int, value_ids: Iterable[int]) -> list[int]:
 def question_story_value_ids(*, study_id: int, question_id: int) -> set[int]:
     """Values in the study's upgrade stories whose contexts belong to this question (values
     seeded or imported for it, which no participant's card may have become yet)."""
-    stories = UpgradeHypothesis.objects.filter(study_id=study_id, context__questions=question_id)
+    stories = UpgradeHypothesis.objects.filter(
+        study_id=study_id, context__questions=question_id, context__status=Context.Status.APPROVED
+    )
     pairs = stories.values_list("from_value_id", "to_value_id")
     return {value_id for pair in pairs for value_id in pair}
 

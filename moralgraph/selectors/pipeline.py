@@ -90,7 +90,9 @@ class PipelineProgress:
 
 def pipeline_progress(*, study_id: int) -> PipelineProgress:
     """What is still waiting at each step, for the researcher page."""
-    context_ids = list(Context.objects.filter(study_id=study_id).values_list("id", flat=True))
+    # Only approved contexts are used; proposed and rejected ones wait for no step.
+    approved = Context.objects.filter(study_id=study_id, status=Context.Status.APPROVED)
+    context_ids = list(approved.values_list("id", flat=True))
     storied = set(
         UpgradeHypothesis.objects.filter(study_id=study_id).values_list("context_id", flat=True)
     )

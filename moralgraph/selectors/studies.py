@@ -41,7 +41,8 @@ def studies_overview() -> list[StudyOverview]:
         .order_by()
     )
     votes = dict(
-        UpgradeVote.objects.values("study_id")
+        UpgradeVote.objects.exclude(participant_id__in=studies.preview_participant_ids())
+        .values("study_id")
         .annotate(n=Count("id"))
         .values_list("study_id", "n")
         .order_by()

@@ -21,7 +21,15 @@ from moralgraph.services.canonicalisation import (
     card_canonicalise,
     cards_canonicalise_batch,
 )
-from moralgraph.services.contexts import context_ensure
+from moralgraph.services.contexts import (
+    context_add,
+    context_edit,
+    context_ensure,
+    context_review,
+    context_text_clean,
+    contexts_generate_request,
+    contexts_generation_available,
+)
 from moralgraph.services.demo import demo_graph_seed
 from moralgraph.services.generation import contexts_mine
 from moralgraph.services.pipeline import stories_request_if_due, study_stories_request
@@ -39,7 +47,13 @@ __all__ = [
     "VoteRow",
     "card_canonicalise",
     "cards_canonicalise_batch",
+    "context_add",
+    "context_edit",
     "context_ensure",
+    "context_review",
+    "context_text_clean",
+    "contexts_generate_request",
+    "contexts_generation_available",
     "contexts_import",
     "contexts_mine",
     "demo_graph_seed",

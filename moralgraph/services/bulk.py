@@ -120,7 +120,12 @@ def contexts_import(*, study_id: int, contexts: Sequence[ContextRow]) -> dict[st
     _check_owned(study_id, question_ids=[q for row in contexts for q in row.question_ids])
     Context.objects.bulk_create(
         [
-            Context(study_id=study_id, text=row.text, origin=Context.Origin.IMPORTED)
+            Context(
+                study_id=study_id,
+                text=row.text,
+                origin=Context.Origin.IMPORTED,
+                status=Context.Status.APPROVED,
+            )
             for row in contexts
         ],
         batch_size=BATCH,

@@ -173,7 +173,8 @@ def _store_contexts(
     model: str,
     prompt: Prompt,
 ) -> list[Context]:
-    """The valid, distinct contexts of an answer, stored once per study and text."""
+    """The valid, distinct contexts of an answer, stored once per study and text; new ones
+    are proposed (a staff member approves or rejects each), known ones keep their state."""
     proposed = answer["contexts"]
     assert isinstance(proposed, list)  # the schema guarantees it
     texts = list(dict.fromkeys(t for t in (valid_context(str(p)) for p in proposed) if t))[:count]
@@ -183,7 +184,12 @@ def _store_contexts(
             context, _ = Context.objects.get_or_create(
                 study_id=study_id,
                 text=text,
-                defaults={"origin": origin, "generator_model": model, "prompt_hash": prompt.sha256},
+                defaults={
+                    "origin": origin,
+                    "status": Context.Status.PROPOSED,  # used only once staff approve it
+                    "generator_model": model,
+                    "prompt_hash": prompt.sha256,
+                },
             )
             context.questions.add(question_id)
             stored.append(context)
@@ -318,6 +324,10 @@ def hypotheses_generate(
     context = Context.objects.filter(pk=context_id, study_id=study_id).first()
     if context is None:
         raise MoralGraphError("unknown_context", "That context does not belong to this study.")
+    if context.status != Context.Status.APPROVED:
+        raise MoralGraphError(
+            "context_not_approved", "Stories are generated only for approved contexts."
+        )
     values = _story_values(study_id, context, value_ids)
     pairs = _story_pairs(context_id, values, fresh_value_ids, max_pairs)
     if gateway.backend_name == "offline":

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from celery import current_app
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from moralgraph import studies
@@ -26,6 +27,11 @@ from moralgraph.services.snapshots import snapshot_rebuild_force
 # A context gets stories once at least this many of its values have none yet.
 STORY_THRESHOLD = 2
 STORIES_TASK = "moralgraph.tasks.context_stories_generate"
+
+
+def _approved(study_id: int) -> QuerySet[Context]:
+    """The study's contexts in use: proposed and rejected ones get no stories."""
+    return Context.objects.filter(study_id=study_id, status=Context.Status.APPROVED)
 
 
 def story_run_id(*, context_id: int, value_ids: list[int]) -> str:
@@ -53,7 +59,7 @@ def stories_request_if_due(*, study_id: int, question_id: int | None) -> list[st
     """After a card got its value: request stories for each due context of its question."""
     if question_id is None:
         return []
-    contexts = Context.objects.filter(study_id=study_id, questions=question_id).order_by("id")
+    contexts = _approved(study_id).filter(questions=question_id).order_by("id")
     runs = [
         context_stories_request_if_due(study_id=study_id, context_id=pk)
         for pk in contexts.values_list("id", flat=True)
@@ -63,7 +69,7 @@ def stories_request_if_due(*, study_id: int, question_id: int | None) -> list[st
 
 def study_stories_request(*, study_id: int) -> list[str]:
     """Staff ask for stories now: every context with at least one value without a story."""
-    contexts = Context.objects.filter(study_id=study_id).order_by("id")
+    contexts = _approved(study_id).order_by("id")
     runs = [
         context_stories_request_if_due(study_id=study_id, context_id=pk, threshold=1)
         for pk in contexts.values_list("id", flat=True)
@@ -77,6 +83,8 @@ def context_stories_generate(
     """The story task's body: generate for the context's values without stories (read now,
     not when requested), unless this run has stored its stories already."""
     done = list(UpgradeHypothesis.objects.filter(context_id=context_id, run_id=run_id))
+    if not _approved(study_id).filter(pk=context_id).exists():
+        return done  # rejected (or not yet approved) since the request: nothing to generate
     fresh = fresh_value_ids(context_id=context_id)
     if done or not fresh:
         return done
@@ -99,7 +107,7 @@ def pipeline_sweep() -> SweepReport:
     open_ids = [s.id for s in studies.study_refs() if s.status == "open"]
     requests = rebuilds = 0
     for study_id in open_ids:
-        context_ids = Context.objects.filter(study_id=study_id).values_list("id", flat=True)
+        context_ids = _approved(study_id).values_list("id", flat=True)
         for context_id in context_ids:
             run = context_stories_request_if_due(study_id=study_id, context_id=context_id)
             requests += run is not None

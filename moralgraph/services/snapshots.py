@@ -70,11 +70,16 @@ def snapshot_build(
     nothing is written.
     """
     spent = timings if timings is not None else {}
+    # Staff previews never count, in live and named snapshots alike.
+    excluded = {
+        *(excluded_participant_ids or ()),
+        *studies.preview_participant_ids(study_id=study_id),
+    }
     scope = VoteScope(
         study_id=study_id,
         before=before,
         question_ids=tuple(question_ids or ()),
-        excluded_participant_ids=tuple(excluded_participant_ids or ()),
+        excluded_participant_ids=tuple(sorted(excluded)),
     )
     with transaction.atomic():
         with _timed(spent, "load_s"):

@@ -5,7 +5,6 @@ selectors read, `job_presenters` shapes what is shown."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -15,6 +14,7 @@ from moralgraph.errors import MoralGraphError
 from moralgraph.inference_jobs import selectors as job_selectors
 from moralgraph.inference_jobs import services as job_services
 from moralgraph.models import InferenceJob
+from moralgraph.web.access import study_required
 from moralgraph.web.forms import InferenceJobForm, ResumeForm
 from moralgraph.web.job_presenters import job_summary
 from moralgraph.web.lookups import job_or_404, snapshot_or_404, study_or_404
@@ -38,7 +38,7 @@ def _form_problems(form: InferenceJobForm) -> str:
 
 
 @require_POST
-@staff_member_required
+@study_required
 def inference_job_start_request(request: HttpRequest, slug: str, snapshot_id: int) -> HttpResponse:
     study = study_or_404(slug)
     snapshot = snapshot_or_404(study.id, snapshot_id)
@@ -61,7 +61,7 @@ def inference_job_start_request(request: HttpRequest, slug: str, snapshot_id: in
 
 
 @require_POST
-@staff_member_required
+@study_required
 def inference_job_resume_request(request: HttpRequest, slug: str, job_id: int) -> HttpResponse:
     study = study_or_404(slug)
     job = job_or_404(study.id, job_id)
@@ -81,7 +81,7 @@ def inference_job_resume_request(request: HttpRequest, slug: str, job_id: int) -
 
 
 @require_POST
-@staff_member_required
+@study_required
 def inference_job_stop_request(request: HttpRequest, slug: str, job_id: int) -> HttpResponse:
     study = study_or_404(slug)
     job = job_or_404(study.id, job_id)
@@ -100,7 +100,7 @@ def inference_job_stop_request(request: HttpRequest, slug: str, job_id: int) -> 
 
 
 @require_GET
-@staff_member_required
+@study_required
 def inference_job_status(request: HttpRequest, slug: str, job_id: int) -> JsonResponse:
     """The job's status and progress, polled by `frontend/jobs.js` while it is active."""
     study = study_or_404(slug)
@@ -109,7 +109,7 @@ def inference_job_status(request: HttpRequest, slug: str, job_id: int) -> JsonRe
 
 
 @require_GET
-@staff_member_required
+@study_required
 def inference_job_file(request: HttpRequest, slug: str, job_id: int, name: str) -> FileResponse:
     """One output file of a job; only files inside that job's output folder."""
     study = study_or_404(slug)

@@ -7,13 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from moralgraph.selectors.pipeline import pipeline_progress
 from moralgraph.services import pipeline as pipeline_services
+from moralgraph.web.access import study_required
 from moralgraph.web.lookups import study_or_404
 
 
@@ -23,7 +23,7 @@ def pipeline_context(study_id: int) -> dict[str, Any]:
 
 
 @require_POST
-@staff_member_required
+@study_required
 def pipeline_cards_request(request: HttpRequest, slug: str) -> HttpResponse:
     study = study_or_404(slug)
     pipeline_services.study_cards_canonicalise_request(study_id=study.id)
@@ -34,7 +34,7 @@ def pipeline_cards_request(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_POST
-@staff_member_required
+@study_required
 def pipeline_stories_request(request: HttpRequest, slug: str) -> HttpResponse:
     study = study_or_404(slug)
     runs = pipeline_services.study_stories_request(study_id=study.id)
@@ -50,7 +50,7 @@ def pipeline_stories_request(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_POST
-@staff_member_required
+@study_required
 def pipeline_sweep_request(request: HttpRequest, slug: str) -> HttpResponse:
     study = study_or_404(slug)
     pipeline_services.pipeline_sweep_request()

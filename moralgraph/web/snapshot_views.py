@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -25,6 +24,7 @@ from moralgraph.services import named_snapshots
 from moralgraph.services import snapshots as snapshot_services
 from moralgraph.studies import StudyRef
 from moralgraph.web import job_presenters, presenters
+from moralgraph.web.access import staff_required, study_required, visible_study_ids
 from moralgraph.web.forms import InferenceJobForm, SnapshotBuildForm
 from moralgraph.web.lookups import snapshot_or_404, study_or_404
 from moralgraph.web.pipeline_views import pipeline_context
@@ -41,15 +41,15 @@ EXPORT_LABELS = {
 
 
 @require_GET
-@staff_member_required
+@staff_required
 def study_list(request: HttpRequest) -> HttpResponse:
-    return render(
-        request, "moralgraph/study_list.html", {"studies": study_selectors.studies_overview()}
-    )
+    allowed = visible_study_ids(request.user)
+    rows = [s for s in study_selectors.studies_overview() if allowed is None or s.id in allowed]
+    return render(request, "moralgraph/study_list.html", {"studies": rows})
 
 
 @require_GET
-@staff_member_required
+@study_required
 def study_detail(request: HttpRequest, slug: str, snapshot_id: int | None = None) -> HttpResponse:
     """The study's newest snapshot (or the one asked for), its history and exports."""
     study = study_or_404(slug)
@@ -113,7 +113,7 @@ def _snapshot_context(
 
 
 @require_POST
-@staff_member_required
+@study_required
 def snapshot_build_request(request: HttpRequest, slug: str) -> HttpResponse:
     """Queue a rebuild of the study's live graph: a worker builds it with the live parameters
     (the same path as votes take, so bursts coalesce)."""
@@ -133,7 +133,7 @@ def _named_build_state(study: StudyRef, name: str) -> dict[str, Any] | None:
 
 
 @require_POST
-@staff_member_required
+@study_required
 def snapshot_build_named_request(request: HttpRequest, slug: str) -> HttpResponse:
     """Build a named snapshot with the researcher's parameters, on a worker; the study page
     follows it. Bad input re-renders the page with each error next to its field."""
@@ -163,7 +163,7 @@ def _side(study: StudyRef, raw: str) -> GraphSnapshot:
 
 
 @require_GET
-@staff_member_required
+@study_required
 def study_diff(request: HttpRequest, slug: str) -> HttpResponse:
     """Any two snapshots of the study, picked from its history (`?from=A&to=B`)."""
     study = study_or_404(slug)
@@ -173,7 +173,7 @@ def study_diff(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_GET
-@staff_member_required
+@study_required
 def snapshot_diff(request: HttpRequest, slug: str, snapshot_id: int) -> HttpResponse:
     """What changed from another snapshot (by default the one just before) to this one."""
     study = study_or_404(slug)
@@ -209,7 +209,7 @@ def _diff_page(
 
 
 @require_GET
-@staff_member_required
+@study_required
 def snapshot_export(request: HttpRequest, slug: str, snapshot_id: int, fmt: str) -> HttpResponse:
     study = study_or_404(slug)
     if fmt not in FORMATS:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from moralgraph.web import job_views, pipeline_views, snapshot_views
+from moralgraph.web import explorer_views, job_views, pipeline_views, snapshot_views
 
 app_name = "research"
 
@@ -35,6 +35,11 @@ urlpatterns = [
         "<slug:slug>/snapshots/<int:snapshot_id>/export/<str:fmt>",
         snapshot_views.snapshot_export,
         name="snapshot_export",
+    ),
+    path(
+        "<slug:slug>/snapshots/<int:snapshot_id>/values/<int:value_id>.json",
+        explorer_views.value_details_json,
+        name="snapshot_value",
     ),
     path(
         "<slug:slug>/snapshots/<int:snapshot_id>/jobs/",

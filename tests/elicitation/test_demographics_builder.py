@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from elicitation import services
 from elicitation.models import InviteCode, Participant, Study
 from elicitation.schemas import demographic_questions_adapter
-from tests.factories import make_question, make_study, make_user
+from tests.factories import make_admin, make_question, make_study
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +29,7 @@ AGE = {"label": "Your age group", "key": "age", "kind": "single_choice", "is_req
 @pytest.fixture
 def staff() -> Client:
     client = Client()
-    client.force_login(make_user(is_staff=True))
+    client.force_login(make_admin())
     return client
 
 

@@ -44,7 +44,10 @@ DRAFT_TEXT = "This study is not open yet."
 def _staff_client() -> Client:
     client = Client()
     user = get_user_model().objects.create_user(
-        f"staff-{uuid.uuid4().hex[:6]}", password="a-long-passphrase-123", is_staff=True
+        f"staff-{uuid.uuid4().hex[:6]}",
+        password="a-long-passphrase-123",
+        is_staff=True,
+        is_superuser=True,
     )
     client.force_login(user)
     return client

@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from elicitation.models import Question, Study
-from tests.factories import make_interview, make_question, make_study, make_user
+from tests.factories import make_admin, make_interview, make_question, make_study, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +31,7 @@ NEW_STUDY = {
 @pytest.fixture
 def staff() -> Client:
     client = Client()
-    client.force_login(make_user(is_staff=True))
+    client.force_login(make_admin())
     return client
 
 

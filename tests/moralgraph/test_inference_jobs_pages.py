@@ -41,7 +41,9 @@ RUN_TASK = "moralgraph.tasks.inference_job_run"
 
 @pytest.fixture
 def staff(django_user_model: Any) -> Client:
-    user = django_user_model.objects.create_user(username="researcher", is_staff=True)
+    user = django_user_model.objects.create_user(
+        username="researcher", is_staff=True, is_superuser=True
+    )
     client = Client()
     client.force_login(user)
     return client

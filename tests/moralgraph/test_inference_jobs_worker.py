@@ -74,7 +74,9 @@ def llm_worker(subprocess_env: dict[str, str], fake_llm: FakeLLMServer) -> Itera
 
 @pytest.fixture
 def staff(django_user_model: Any, fake_llm: FakeLLMServer) -> Iterator[Client]:
-    user = django_user_model.objects.create_user(username="researcher", is_staff=True)
+    user = django_user_model.objects.create_user(
+        username="researcher", is_staff=True, is_superuser=True
+    )
     client = Client()
     client.force_login(user)
     with override_settings(LLM_BASE_URL=fake_llm.base_url, LLM_MODEL="fake-model", LLM_API_KEY="x"):

@@ -266,7 +266,9 @@ def test_staff_start_each_step_from_the_study_page(
     )
     staff = Client()
     staff.force_login(
-        django_user_model.objects.create_user(username="r", password="x", is_staff=True)
+        django_user_model.objects.create_user(
+            username="r", password="x", is_staff=True, is_superuser=True
+        )
     )
     html = staff.get(f"/research/{study.slug}/").content.decode()
     panel = html[html.index('id="pipeline"') :]

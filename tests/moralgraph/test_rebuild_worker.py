@@ -123,7 +123,9 @@ def test_a_named_build_runs_on_the_worker(
     cast(study, context, a, b)
     cast(study, context, a, b)
     staff = Client()
-    staff.force_login(django_user_model.objects.create_user(username="r", is_staff=True))
+    staff.force_login(
+        django_user_model.objects.create_user(username="r", is_staff=True, is_superuser=True)
+    )
     form = {
         "name": "pilot",
         "mode": "reference",

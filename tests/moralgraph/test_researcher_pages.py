@@ -38,7 +38,7 @@ FAST = Params(
 @pytest.fixture
 def staff(django_user_model: Any) -> Client:
     user = django_user_model.objects.create_user(
-        username="researcher", password="not-used-here", is_staff=True
+        username="researcher", password="not-used-here", is_staff=True, is_superuser=True
     )
     client = Client()
     client.force_login(user)

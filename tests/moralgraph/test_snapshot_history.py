@@ -28,7 +28,9 @@ FAST = Params(
 
 @pytest.fixture
 def staff(django_user_model: Any) -> Client:
-    user = django_user_model.objects.create_user(username="researcher", is_staff=True)
+    user = django_user_model.objects.create_user(
+        username="researcher", is_staff=True, is_superuser=True
+    )
     client = Client()
     client.force_login(user)
     return client

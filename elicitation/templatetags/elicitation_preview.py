@@ -1,0 +1,24 @@
+"""`{% session_is_preview as is_preview %}`: whether this browser's participant in the page's
+study is a staff preview (the journey pages' banner says so)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from elicitation import selectors
+from elicitation.interview.consumer import SESSION_PARTICIPANTS_KEY
+from elicitation.models import Study
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def session_is_preview(context: Any) -> bool:
+    request, study = context.get("request"), context.get("study")
+    if request is None or not isinstance(study, Study):
+        return False
+    ids = [int(i) for i in request.session.get(SESSION_PARTICIPANTS_KEY, [])]
+    participant = selectors.participant_for_session(study=study, participant_ids=ids)
+    return participant is not None and participant.is_preview

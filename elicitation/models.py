@@ -62,6 +62,12 @@ class Study(models.Model):
     upgrade_votes = models.PositiveIntegerField(
         default=3, help_text="Upgrade stories per participant"
     )
+    wise_values_shown = models.PositiveIntegerField(
+        default=6, help_text="Values each participant is shown to pick from"
+    )
+    wise_values_required = models.PositiveIntegerField(
+        default=2, help_text="Values each participant must pick as wise"
+    )
     demographic_questions = models.JSONField(default=list, blank=True)
     quota = models.PositiveIntegerField(null=True, blank=True)
     visibility = models.CharField(

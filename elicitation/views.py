@@ -227,6 +227,14 @@ def interview_leave(request: HttpRequest, interview_id: int) -> HttpResponse:
     return redirect("elicitation:survey", slug=participant.study.slug)
 
 
+# How the wise-values page writes the number of values a study shows (1 to 20).
+_NUMBER_WORDS = (
+    *("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"),
+    *("eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen"),
+    *("eighteen", "nineteen", "twenty"),
+)
+
+
 @require_http_methods(["GET", "POST"])
 def wise_values(request: HttpRequest, slug: str) -> HttpResponse:
     found = _participant_at(request, slug, Stage.PICKS)
@@ -244,7 +252,7 @@ def wise_values(request: HttpRequest, slug: str) -> HttpResponse:
             error = exc.message
         else:
             return redirect("elicitation:upgrade_votes", slug=study.slug)
-    required = services.wise_values_required(shown=len(shown))
+    required = services.wise_values_required(study=study, shown=len(shown))
     return render(
         request,
         "elicitation/wise_values.html",
@@ -253,7 +261,10 @@ def wise_values(request: HttpRequest, slug: str) -> HttpResponse:
             "values": selectors.values_in_order(value_ids=shown),
             "picked": picked,
             "required": required,
-            "is_short": len(shown) < services.WISE_VALUES_SHOWN,
+            "is_short": len(shown) < study.wise_values_shown,
+            "wanted": _NUMBER_WORDS[study.wise_values_shown]
+            if study.wise_values_shown < len(_NUMBER_WORDS)
+            else str(study.wise_values_shown),
             "error": error,
             "steps": _steps(study, "picks"),
         },

@@ -78,6 +78,7 @@ from elicitation.services.studies import (
 from elicitation.services.study_setup import (
     QUESTION_FIELDS,
     STUDY_SETTING_FIELDS,
+    WISE_VALUES_MAX,
     question_add,
     question_delete,
     question_move,
@@ -98,6 +99,7 @@ __all__ = [
     "QUESTION_FIELDS",
     "STUDY_SETTING_FIELDS",
     "STUDY_TRANSITIONS",
+    "WISE_VALUES_MAX",
     "WISE_VALUES_REQUIRED",
     "WISE_VALUES_SHOWN",
     "cards_canonicalise_sweep",

@@ -10,12 +10,14 @@ from django.utils import timezone
 
 from elicitation import selectors
 from elicitation.errors import ApplicationError
-from elicitation.models import Participant, SurveyResponse
+from elicitation.models import Participant, Study, SurveyResponse
 from elicitation.schemas import MAX_SURVEY_COMMENT_CHARS, SURVEY_COMMENT_KEY, SURVEY_ITEMS
 from elicitation.services.participants import participant_stage_require
 from moralgraph import selectors as graph_selectors
 from moralgraph import services as graph_services
 
+# The defaults of a study's `wise_values_shown` and `wise_values_required`; each study sets
+# its own on the staff study page.
 WISE_VALUES_SHOWN = 6
 WISE_VALUES_REQUIRED = 2
 
@@ -23,14 +25,16 @@ WISE_VALUES_REQUIRED = 2
 @transaction.atomic
 def wise_values_draw(*, participant: Participant) -> list[int]:
     """The values shown to the participant in "which of these are wise?", drawn once (up to
-    six, seeded by the participant) and recorded as impressions."""
-    participant = Participant.objects.select_for_update().get(pk=participant.pk)
+    the study's `wise_values_shown`, seeded by the participant) and recorded as impressions."""
+    participant = (
+        Participant.objects.select_for_update().select_related("study").get(pk=participant.pk)
+    )
     participant_stage_require(participant, Participant.Stage.PICKS)
     if participant.wise_value_ids is not None:
         return list(participant.wise_value_ids)
     candidates = selectors.wise_value_candidates(participant=participant)
     random.Random(str(participant.public_id)).shuffle(candidates)
-    shown = candidates[:WISE_VALUES_SHOWN]
+    shown = candidates[: participant.study.wise_values_shown]
     participant.wise_value_ids = shown
     participant.save(update_fields=["wise_value_ids"])
     if shown:
@@ -49,13 +53,17 @@ def _wise_draw_id(participant: Participant) -> str:
     return f"wise:{participant.public_id}"
 
 
-def wise_values_required(*, shown: int) -> int:
-    return min(WISE_VALUES_REQUIRED, shown)
+def wise_values_required(*, study: Study, shown: int) -> int:
+    """How many of the `shown` values the participant must pick: the study's number, or all
+    of them when fewer were shown."""
+    return min(study.wise_values_required, shown)
 
 
 @transaction.atomic
 def wise_values_pick(*, participant: Participant, picked_value_ids: list[int]) -> Participant:
-    participant = Participant.objects.select_for_update().get(pk=participant.pk)
+    participant = (
+        Participant.objects.select_for_update().select_related("study").get(pk=participant.pk)
+    )
     participant_stage_require(participant, Participant.Stage.PICKS)
     if participant.wise_value_ids is None:
         raise ApplicationError("not_drawn", "Please look at the values first.")
@@ -63,10 +71,12 @@ def wise_values_pick(*, participant: Participant, picked_value_ids: list[int]) -
     picked = list(dict.fromkeys(picked_value_ids))
     if not set(picked) <= set(shown):
         raise ApplicationError("not_shown", "You can only pick values that were shown to you.")
-    required = wise_values_required(shown=len(shown))
+    required = wise_values_required(study=participant.study, shown=len(shown))
     if len(picked) < required:
         raise ApplicationError(
-            "too_few_picks", f"Please pick at least {required} values that you find wise."
+            "too_few_picks",
+            f"Please pick at least {required} value{'s' if required != 1 else ''} "
+            "that you find wise.",
         )
     if shown:
         card = selectors.participant_card(participant=participant)

@@ -19,12 +19,16 @@ STUDY_SETTING_FIELDS = (
     "interviewer_backend",
     "interviewer_model",
     "interviewer_prompt_version",
+    "wise_values_shown",
+    "wise_values_required",
     "upgrade_votes",
     "max_turns",
     "max_tokens",
     "quota",
 )
 QUESTION_FIELDS = ("title", "text", "seed_message")
+# The most values "which of these are wise?" may show at once.
+WISE_VALUES_MAX = 20
 
 
 def _only(values: Mapping[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:
@@ -38,12 +42,24 @@ def _next_version(version: str) -> str:
     return str(int(version) + 1) if version.isdigit() else f"{version}.1"
 
 
+def _wise_values_check(shown: int, required: int) -> None:
+    if not 1 <= required <= shown <= WISE_VALUES_MAX:
+        raise ApplicationError(
+            "wise_values",
+            f"Values to pick must be at least 1 and at most the values shown "
+            f"(at most {WISE_VALUES_MAX}).",
+        )
+
+
 @transaction.atomic
 def study_create(*, slug: str, values: Mapping[str, Any]) -> Study:
     """A new study, in draft, with the given settings."""
     if Study.objects.filter(slug=slug).exists():
         raise ApplicationError("slug_taken", "Another study already uses this address.")
-    return Study.objects.create(slug=slug, **_only(values, STUDY_SETTING_FIELDS))
+    study = Study(slug=slug, **_only(values, STUDY_SETTING_FIELDS))
+    _wise_values_check(study.wise_values_shown, study.wise_values_required)
+    study.save()
+    return study
 
 
 @transaction.atomic
@@ -57,6 +73,7 @@ def study_settings_update(*, study_id: int, values: Mapping[str, Any]) -> Study:
         fields["consent_version"] = _next_version(study.consent_version)
     for name, value in fields.items():
         setattr(study, name, value)
+    _wise_values_check(study.wise_values_shown, study.wise_values_required)
     study.save(update_fields=[*fields, "updated_at"])
     return study
 

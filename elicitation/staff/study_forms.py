@@ -22,10 +22,37 @@ from elicitation.services import (
     DemographicDefinitionError,
     demographic_question_validate,
 )
+from elicitation.services.study_setup import WISE_VALUES_MAX
 from inference.prompts import PromptError, available_prompts, load_prompt
 
 # Paths under /staff/ that a study's address must not take.
 RESERVED_SLUGS = frozenset({"new"})
+
+
+WISE_VALUE_FIELDS = ("wise_values_shown", "wise_values_required")
+
+
+def _wise_values_fields_set_up(form: forms.ModelForm) -> None:
+    """Both numbers between 1 and the most allowed; left empty (or left out of the post, as
+    older clients do), each keeps the study's current number."""
+    for name in WISE_VALUE_FIELDS:
+        field = form.fields[name]
+        field.required = False
+        field.validators.append(MinValueValidator(1))
+        field.validators.append(MaxValueValidator(WISE_VALUES_MAX))
+        field.widget.attrs.update(min=1, max=WISE_VALUES_MAX)
+
+
+def _wise_values_clean(form: forms.ModelForm, data: dict[str, Any]) -> None:
+    for name in WISE_VALUE_FIELDS:
+        if name in data and data[name] is None:
+            data[name] = getattr(form.instance, name)
+    shown, required = data.get("wise_values_shown"), data.get("wise_values_required")
+    if shown is not None and required is not None and required > shown:
+        form.add_error(
+            "wise_values_required",
+            f"Participants cannot pick more values than they are shown ({shown}).",
+        )
 
 
 class StudySettingsForm(forms.ModelForm):
@@ -38,9 +65,17 @@ class StudySettingsForm(forms.ModelForm):
             "welcome_text": forms.Textarea(attrs={"rows": 5}),
             "consent_text": forms.Textarea(attrs={"rows": 8}),
         }
+        labels = {
+            "wise_values_shown": "Values shown to pick from",
+            "wise_values_required": "Values to pick",
+        }
         help_texts = {
             "interviewer_model": "Empty: the server's default model.",
             "upgrade_votes": "Upgrade stories each participant is asked to judge.",
+            "wise_values_shown": f"Other people's values shown on “which of these are "
+            f"wise?”, 1 to {WISE_VALUES_MAX}.",
+            "wise_values_required": "How many of them each participant must pick; all of "
+            "them when fewer are available.",
             "max_turns": "Participant messages per interview.",
             "max_tokens": "Tokens per interview, prompts and answers together.",
             "quota": "Empty: no limit on participants.",
@@ -53,6 +88,7 @@ class StudySettingsForm(forms.ModelForm):
             field.validators.append(MinValueValidator(1))
             field.validators.append(MaxValueValidator(100 if name != "max_tokens" else 10**7))
             field.widget.attrs["min"] = 1
+        _wise_values_fields_set_up(self)
         self.fields["quota"].validators.append(MinValueValidator(1))
         self.fields["quota"].widget.attrs["min"] = 1
 
@@ -73,6 +109,11 @@ class StudySettingsForm(forms.ModelForm):
                 f"Versions available: {versions or 'none'}; leave empty for the newest."
             ) from exc
         return version
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        _wise_values_clean(self, data)
+        return data
 
     def settings(self) -> dict[str, Any]:
         return {name: self.cleaned_data[name] for name in STUDY_SETTING_FIELDS}
@@ -230,6 +271,17 @@ class StudyAdminForm(forms.ModelForm):
     class Meta:
         model = Study
         fields = "__all__"  # noqa: DJ007 - the admin chooses its fields itself
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if all(name in self.fields for name in WISE_VALUE_FIELDS):
+            _wise_values_fields_set_up(self)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if all(name in self.fields for name in WISE_VALUE_FIELDS):
+            _wise_values_clean(self, data)
+        return data
 
     def clean_demographic_questions(self) -> list[dict[str, Any]]:
         raw = self.cleaned_data.get("demographic_questions") or []

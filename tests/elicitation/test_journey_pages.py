@@ -201,6 +201,40 @@ def test_picks_need_two_and_fewer_values_are_explained() -> None:
     assert "at least 2 values" in too_few.content.decode()
 
 
+def test_a_study_sets_how_many_values_are_shown_and_picked() -> None:
+    demo = demo_study_seed()
+    demo.wise_values_shown, demo.wise_values_required = 3, 1
+    demo.save(update_fields=["wise_values_shown", "wise_values_required"])
+    client = Client()
+    participant = _to_picks(client, demo)
+    page = client.get(f"/s/{demo.slug}/wise-values/").content.decode()
+    participant.refresh_from_db()
+    shown = list(participant.wise_value_ids or [])
+    # The demo has four values for this question: three are shown, none hidden by a notice.
+    assert len(shown) == 3
+    assert page.count('name="value"') == 3
+    assert "at least 1." in page
+    assert "fewer than" not in page
+    too_few = client.post(f"/s/{demo.slug}/wise-values/", {"value": []})
+    assert too_few.status_code == 400
+    assert "Please pick at least 1 value that you find wise." in too_few.content.decode()
+    one = client.post(f"/s/{demo.slug}/wise-values/", {"value": shown[:1]})
+    assert one["Location"] == f"/s/{demo.slug}/stories/"
+    participant.refresh_from_db()
+    assert participant.stage == Participant.Stage.VOTES
+
+    # Asked for more than there are, the next participant sees those there are, told why.
+    demo.wise_values_shown = 5
+    demo.save(update_fields=["wise_values_shown"])
+    other = Client()
+    _to_picks(other, demo)
+    short = other.get(f"/s/{demo.slug}/wise-values/").content.decode()
+    available = short.count('name="value"')
+    assert 1 < available < 5
+    assert f"Only {available} values from other people are available" in short
+    assert "so you see fewer than five." in short
+
+
 def test_the_survey_needs_every_answer() -> None:
     study = make_study()
     client = Client()

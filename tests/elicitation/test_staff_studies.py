@@ -21,6 +21,8 @@ NEW_STUDY = {
     "interviewer_backend": "offline",
     "interviewer_model": "",
     "interviewer_prompt_version": "1",
+    "wise_values_shown": "5",
+    "wise_values_required": "3",
     "upgrade_votes": "4",
     "max_turns": "12",
     "max_tokens": "15000",
@@ -59,6 +61,7 @@ def test_staff_create_a_study_and_find_it_in_the_list(staff: Client) -> None:
         50,
     )
     assert study.interviewer_prompt_version == 1
+    assert (study.wise_values_shown, study.wise_values_required) == (5, 3)
     assert (
         "Study “Advice on caring for parents” created"
         in staff.get("/staff/parents/").content.decode()
@@ -84,6 +87,13 @@ def test_staff_create_a_study_and_find_it_in_the_list(staff: Client) -> None:
             "no interviewer prompt version 99",
         ),
         ({"upgrade_votes": "0"}, "upgrade_votes", "greater than or equal to 1"),
+        (
+            {"wise_values_shown": "3", "wise_values_required": "4"},
+            "wise_values_required",
+            "cannot pick more values than they are shown (3)",
+        ),
+        ({"wise_values_shown": "21"}, "wise_values_shown", "less than or equal to 20"),
+        ({"wise_values_required": "0"}, "wise_values_required", "greater than or equal to 1"),
         ({"quota": "-3"}, "quota", "greater than or equal to"),
         ({"interviewer_backend": "magic"}, "interviewer_backend", "Select a valid choice."),
     ],
@@ -124,6 +134,17 @@ def test_staff_edit_a_study_without_changing_its_address(staff: Client) -> None:
     )
     study.refresh_from_db()
     assert study.interviewer_prompt_version == 1
+
+    # Picks above the values shown are refused next to the field; the study keeps its own.
+    too_many = {**edited, "wise_values_shown": "2", "wise_values_required": "3"}
+    refused = staff.post("/staff/caring/", too_many)
+    assert refused.status_code == 400
+    assert "more values than they are shown (2)" in _error_for(
+        refused.content.decode(), "wise_values_required"
+    )
+    assert 'name="wise_values_shown" value="2"' in refused.content.decode()
+    study.refresh_from_db()
+    assert (study.wise_values_shown, study.wise_values_required) == (5, 3)
 
 
 def test_questions_are_added_edited_and_reordered(staff: Client) -> None:

@@ -1,12 +1,13 @@
 from django.urls import path
 
-from moralgraph.web import explorer_views, job_views, pipeline_views, snapshot_views
+from moralgraph.web import explorer_views, job_views, live_views, pipeline_views, snapshot_views
 
 app_name = "research"
 
 urlpatterns = [
     path("", snapshot_views.study_list, name="studies"),
     path("<slug:slug>/", snapshot_views.study_detail, name="study"),
+    path("<slug:slug>/live.json", live_views.live_winners_json, name="live_winners"),
     path("<slug:slug>/build/", snapshot_views.snapshot_build_request, name="snapshot_build"),
     path(
         "<slug:slug>/pipeline/cards/", pipeline_views.pipeline_cards_request, name="pipeline_cards"

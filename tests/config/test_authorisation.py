@@ -112,6 +112,7 @@ RULES: dict[str, Rule] = {
     # Research pages.
     "research:studies": Rule("staff"),
     "research:study": Rule("study"),
+    "research:live_winners": Rule("study"),
     "research:snapshot_build": Rule("study", POST),
     "research:snapshot_build_named": Rule("study", POST),
     "research:pipeline_cards": Rule("study", POST),

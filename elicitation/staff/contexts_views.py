@@ -13,28 +13,15 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from elicitation import selectors, services
 from elicitation.errors import ApplicationError
-from elicitation.models import Question, Study
+from elicitation.models import Study
 from elicitation.staff.access import study_required
 from elicitation.staff.contexts_forms import ContextAddForm, ContextEditForm
+from elicitation.staff.lookups import question_or_404, study_or_404
 from moralgraph import selectors as graph_selectors
 from moralgraph import services as graph_services
 from moralgraph.services import MoralGraphError
 
 TEMPLATES = "elicitation/staff/"
-
-
-def _study(slug: str) -> Study:
-    study = selectors.staff_study_get(slug=slug)
-    if study is None:
-        raise Http404("No such study.")
-    return study
-
-
-def _question(study: Study, question_id: int) -> Question:
-    question = selectors.staff_question_get(study=study, question_id=question_id)
-    if question is None:
-        raise Http404("No such question in this study.")
-    return question
 
 
 def _page(
@@ -57,14 +44,14 @@ def _page(
 
 @study_required
 def contexts(request: HttpRequest, slug: str) -> HttpResponse:
-    return _page(request, _study(slug))
+    return _page(request, study_or_404(slug))
 
 
 @study_required
 @require_POST
 def context_add(request: HttpRequest, slug: str, question_id: int) -> HttpResponse:
-    study = _study(slug)
-    question = _question(study, question_id)
+    study = study_or_404(slug)
+    question = question_or_404(study, question_id)
     form = ContextAddForm(request.POST, auto_id=f"q{question.pk}_%s")
     if form.is_valid():
         try:
@@ -83,7 +70,7 @@ def context_add(request: HttpRequest, slug: str, question_id: int) -> HttpRespon
 
 
 def _request(request: HttpRequest, study: Study, question_id: int, *, mined: bool) -> HttpResponse:
-    question = _question(study, question_id)
+    question = question_or_404(study, question_id)
     try:
         if mined:
             services.contexts_mine_request(study_id=study.pk, question_id=question.pk)
@@ -105,19 +92,19 @@ def _request(request: HttpRequest, study: Study, question_id: int, *, mined: boo
 @study_required
 @require_POST
 def contexts_generate(request: HttpRequest, slug: str, question_id: int) -> HttpResponse:
-    return _request(request, _study(slug), question_id, mined=False)
+    return _request(request, study_or_404(slug), question_id, mined=False)
 
 
 @study_required
 @require_POST
 def contexts_mine(request: HttpRequest, slug: str, question_id: int) -> HttpResponse:
-    return _request(request, _study(slug), question_id, mined=True)
+    return _request(request, study_or_404(slug), question_id, mined=True)
 
 
 @study_required
 @require_POST
 def context_review(request: HttpRequest, slug: str, context_id: int) -> HttpResponse:
-    study = _study(slug)
+    study = study_or_404(slug)
     decision = request.POST.get("decision")
     if decision not in ("approve", "reject"):
         messages.error(request, "Choose Approve or Reject.")
@@ -143,7 +130,7 @@ def context_review(request: HttpRequest, slug: str, context_id: int) -> HttpResp
 @study_required
 @require_http_methods(["GET", "POST"])
 def context_edit(request: HttpRequest, slug: str, context_id: int) -> HttpResponse:
-    study = _study(slug)
+    study = study_or_404(slug)
     item = graph_selectors.context_item(study_id=study.pk, context_id=context_id)
     if item is None:
         raise Http404("No such context in this study.")

@@ -14,6 +14,7 @@ from elicitation import selectors, services
 from elicitation.errors import ApplicationError
 from elicitation.models import Study
 from elicitation.staff.access import study_required
+from elicitation.staff.lookups import study_or_404
 from elicitation.staff.participation_forms import (
     InviteCodesForm,
     PanelSettingsForm,
@@ -46,17 +47,10 @@ STATE_ACTIONS = {
 }
 
 
-def _study(slug: str) -> Study:
-    study = selectors.study_get(slug=slug)
-    if study is None:
-        raise Http404("There is no such study.")
-    return study
-
-
 @study_required
 @require_http_methods(["GET", "POST"])
 def study_participation(request: HttpRequest, slug: str) -> HttpResponse:
-    study = _study(slug)
+    study = study_or_404(slug)
     form = ParticipationForm(
         request.POST or None,
         initial={"participation_mode": study.participation_mode, "quota": study.quota},
@@ -90,7 +84,7 @@ def study_participation(request: HttpRequest, slug: str) -> HttpResponse:
 @study_required
 @require_POST
 def study_state(request: HttpRequest, slug: str) -> HttpResponse:
-    study = _study(slug)
+    study = study_or_404(slug)
     try:
         study = services.study_state_set(study_id=study.pk, state=request.POST.get("state", ""))
     except ApplicationError as exc:
@@ -103,7 +97,7 @@ def study_state(request: HttpRequest, slug: str) -> HttpResponse:
 @study_required
 @require_http_methods(["GET", "POST"])
 def invite_codes(request: HttpRequest, slug: str) -> HttpResponse:
-    study = _study(slug)
+    study = study_or_404(slug)
     form = InviteCodesForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         made = services.invite_codes_generate(study_id=study.pk, count=form.cleaned_data["count"])
@@ -131,7 +125,7 @@ def csv_cell(value: str) -> str:
 
 @study_required
 def invite_codes_csv(request: HttpRequest, slug: str) -> HttpResponse:
-    study = _study(slug)
+    study = study_or_404(slug)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{study.slug}-invite-codes.csv"'
     writer = csv.writer(response)
@@ -145,7 +139,7 @@ def invite_codes_csv(request: HttpRequest, slug: str) -> HttpResponse:
 @study_required
 @require_http_methods(["GET", "POST"])
 def invite_code_free(request: HttpRequest, slug: str, code_id: int) -> HttpResponse:
-    study = _study(slug)
+    study = study_or_404(slug)
     row = next((r for r in selectors.invite_code_rows(study=study) if r.id == code_id), None)
     if row is None:
         raise Http404("No such invite code in this study.")
@@ -167,7 +161,7 @@ def invite_code_free(request: HttpRequest, slug: str, code_id: int) -> HttpRespo
 @study_required
 @require_http_methods(["GET", "POST"])
 def panel_settings(request: HttpRequest, slug: str) -> HttpResponse:
-    study = _study(slug)
+    study = study_or_404(slug)
     form = PanelSettingsForm(
         request.POST or None,
         initial={

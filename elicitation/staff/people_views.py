@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from elicitation import selectors, services
 from elicitation.errors import ApplicationError
-from elicitation.models import Study
 from elicitation.staff.access import admin_required, study_required
+from elicitation.staff.lookups import study_or_404
 
 
 class MemberAddForm(forms.Form):
@@ -22,18 +22,11 @@ class MemberAddForm(forms.Form):
     )
 
 
-def _study(slug: str) -> Study:
-    study = selectors.study_get(slug=slug)
-    if study is None:
-        raise Http404("No such study.")
-    return study
-
-
 @study_required
 @admin_required
 @require_http_methods(["GET", "POST"])
 def study_people(request: HttpRequest, slug: str) -> HttpResponse:
-    study = _study(slug)
+    study = study_or_404(slug)
     form = MemberAddForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -60,7 +53,7 @@ def study_people(request: HttpRequest, slug: str) -> HttpResponse:
 @admin_required
 @require_POST
 def study_person_remove(request: HttpRequest, slug: str, user_id: int) -> HttpResponse:
-    study = _study(slug)
+    study = study_or_404(slug)
     if services.study_member_remove(study_id=study.pk, user_id=user_id):
         messages.success(request, "Researcher removed: they no longer see this study.")
     else:

@@ -12,13 +12,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from elicitation import selectors, services
 from elicitation.errors import ApplicationError
-from elicitation.models import Question, Study
 from elicitation.staff.access import (
     admin_required,
     staff_required,
     study_required,
     visible_study_ids,
 )
+from elicitation.staff.lookups import question_or_404, study_or_404
 from elicitation.staff.study_forms import (
     DemographicQuestionForm,
     QuestionForm,
@@ -27,20 +27,6 @@ from elicitation.staff.study_forms import (
 )
 
 GET_POST = require_http_methods(["GET", "POST"])
-
-
-def _study(slug: str) -> Study:
-    study = selectors.staff_study_get(slug=slug)
-    if study is None:
-        raise Http404("No such study.")
-    return study
-
-
-def _question(study: Study, question_id: int) -> Question:
-    question = selectors.staff_question_get(study=study, question_id=question_id)
-    if question is None:
-        raise Http404("No such question in this study.")
-    return question
 
 
 def _offset(request: HttpRequest) -> int:
@@ -78,7 +64,7 @@ def study_create(request: HttpRequest) -> HttpResponse:
 @study_required
 @GET_POST
 def study_edit(request: HttpRequest, slug: str) -> HttpResponse:
-    study = _study(slug)
+    study = study_or_404(slug)
     form = StudySettingsForm(request.POST or None, instance=study)
     if request.method == "POST" and form.is_valid():
         services.study_settings_update(study_id=study.pk, values=form.settings())
@@ -96,7 +82,7 @@ def study_edit(request: HttpRequest, slug: str) -> HttpResponse:
 @study_required
 @GET_POST
 def question_add(request: HttpRequest, slug: str) -> HttpResponse:
-    study = _study(slug)
+    study = study_or_404(slug)
     form = QuestionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         services.question_add(study_id=study.pk, values=form.cleaned_data)
@@ -109,8 +95,8 @@ def question_add(request: HttpRequest, slug: str) -> HttpResponse:
 @study_required
 @GET_POST
 def question_edit(request: HttpRequest, slug: str, question_id: int) -> HttpResponse:
-    study = _study(slug)
-    question = _question(study, question_id)
+    study = study_or_404(slug)
+    question = question_or_404(study, question_id)
     form = QuestionForm(request.POST or None, instance=question)
     if request.method == "POST" and form.is_valid():
         services.question_update(question_id=question.pk, values=form.cleaned_data)
@@ -123,8 +109,8 @@ def question_edit(request: HttpRequest, slug: str, question_id: int) -> HttpResp
 @study_required
 @require_POST
 def question_move(request: HttpRequest, slug: str, question_id: int) -> HttpResponse:
-    study = _study(slug)
-    question = _question(study, question_id)
+    study = study_or_404(slug)
+    question = question_or_404(study, question_id)
     services.question_move(question_id=question.pk, offset=_offset(request))
     return redirect(reverse("staff:study_edit", args=[study.slug]) + "#questions")
 
@@ -132,8 +118,8 @@ def question_move(request: HttpRequest, slug: str, question_id: int) -> HttpResp
 @study_required
 @require_POST
 def question_delete(request: HttpRequest, slug: str, question_id: int) -> HttpResponse:
-    study = _study(slug)
-    question = _question(study, question_id)
+    study = study_or_404(slug)
+    question = question_or_404(study, question_id)
     try:
         services.question_delete(question_id=question.pk)
     except ApplicationError as exc:
@@ -147,7 +133,7 @@ def question_delete(request: HttpRequest, slug: str, question_id: int) -> HttpRe
 @GET_POST
 def demographics(request: HttpRequest, slug: str) -> HttpResponse:
     """The builder: the study's questions about participants, and a form to add one."""
-    study = _study(slug)
+    study = study_or_404(slug)
     form = DemographicQuestionForm(request.POST or None, initial={"kind": "single_choice"})
     if request.method == "POST" and form.is_valid():
         try:
@@ -169,7 +155,7 @@ def demographics(request: HttpRequest, slug: str) -> HttpResponse:
 @study_required
 @GET_POST
 def demographic_edit(request: HttpRequest, slug: str, key: str) -> HttpResponse:
-    study = _study(slug)
+    study = study_or_404(slug)
     found = [q for q in selectors.study_demographic_questions(study=study) if q.key == key]
     if not found:
         raise Http404("No such question about participants.")
@@ -190,7 +176,7 @@ def demographic_edit(request: HttpRequest, slug: str, key: str) -> HttpResponse:
 @study_required
 @require_POST
 def demographic_move(request: HttpRequest, slug: str, key: str) -> HttpResponse:
-    study = _study(slug)
+    study = study_or_404(slug)
     try:
         services.demographic_question_move(study_id=study.pk, key=key, offset=_offset(request))
     except ApplicationError as exc:
@@ -201,7 +187,7 @@ def demographic_move(request: HttpRequest, slug: str, key: str) -> HttpResponse:
 @study_required
 @require_POST
 def demographic_delete(request: HttpRequest, slug: str, key: str) -> HttpResponse:
-    study = _study(slug)
+    study = study_or_404(slug)
     try:
         services.demographic_question_remove(study_id=study.pk, key=key)
     except ApplicationError as exc:

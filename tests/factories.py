@@ -5,11 +5,16 @@ from __future__ import annotations
 import itertools
 import uuid
 from typing import Any
+from unittest import mock
 
 from django.contrib.auth import get_user_model
 
 from elicitation import services
 from elicitation.models import Interview, Participant, Question, Study
+from moralgraph import services as graph_services
+from moralgraph.graph import Params
+from moralgraph.models import GraphSnapshot, Value
+from moralgraph.services import snapshots
 
 _counter = itertools.count(1)
 
@@ -83,3 +88,32 @@ def make_researcher(study: Study | None = None, *studies: Study) -> Any:
         if each is not None:
             services.study_member_add(study_id=each.pk, username=user.username, added_by_id=None)
     return user
+
+
+# Snapshot parameters for small tests: reference mode, no bootstrap, no sensitivity grid.
+FAST_PARAMS = Params(
+    mode="reference", bootstrap=0, grid_min_wiser=(), grid_min_likelihood=(), grid_max_entropy=()
+)
+
+
+def make_small_graph(study: Study, question: Question) -> tuple[int, int, GraphSnapshot]:
+    """A context of the question and a snapshot of the study that keeps one edge (three votes
+    from two values' first to its second), built through the services: the context's id, the
+    first value's id and the snapshot."""
+    context_id = graph_services.context_ensure(
+        study_id=study.pk, text="When in doubt", question_ids=[question.pk]
+    )
+    a, b = (
+        Value.objects.create(study=study, title=t, description="d", policies=["MOMENTS of P"])
+        for t in ("Honest loyalty", "Caring candour")
+    )
+    with mock.patch("moralgraph.services.snapshots.rebuild_task_send"):
+        for _ in range(3):
+            graph_services.upgrade_vote_cast(
+                participant_id=Participant.objects.create(study=study).pk,
+                from_value_id=a.pk,
+                to_value_id=b.pk,
+                context_id=context_id,
+                choice="upgrade",
+            )
+    return context_id, a.pk, snapshots.snapshot_build(study_id=study.pk, params=FAST_PARAMS)

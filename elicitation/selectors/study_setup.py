@@ -47,10 +47,6 @@ def staff_study_list() -> list[StaffStudyRow]:
     ]
 
 
-def staff_study_get(*, slug: str) -> Study | None:
-    return Study.objects.filter(slug=slug).first()
-
-
 def staff_study_questions(*, study: Study) -> list[StaffQuestionRow]:
     questions = study.questions.annotate(interview_count=Count("interviews")).order_by(
         "order", "id"

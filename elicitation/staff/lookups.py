@@ -9,7 +9,7 @@ from elicitation.models import Question, Study
 
 
 def study_or_404(slug: str) -> Study:
-    study = selectors.staff_study_get(slug=slug)
+    study = selectors.study_get(slug=slug)
     if study is None:
         raise Http404("No such study.")
     return study

@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.browser.test_journey import _send
-from tests.support.processes import ManagedProcess, base_env, free_port, wait_until
+from tests.support.processes import free_port, start_make_run, wait_until
 
 SLUG = "caring-well"
 QUESTIONS = [
@@ -68,19 +68,7 @@ DEADLINE_MS = 240_000
 def embedded(tmp_path: Path) -> Iterator[tuple[str, str]]:
     """`make run` in a temporary var folder: its base URL and the admin password it printed."""
     port = free_port()
-    env = base_env(MGE_VAR_DIR=str(tmp_path / "var"), PORT=str(port), MGE_SWEEP_SECONDS="3")
-    for name in (
-        "DATABASE_URL",
-        "REDIS_URL",
-        "CELERY_BROKER_URL",
-        "DJANGO_DEBUG",
-        "DJANGO_SECRET_KEY",
-        "LLM_BASE_URL",
-        "LLM_API_KEY",
-        "DJANGO_ALLOW_ASYNC_UNSAFE",
-    ):
-        env.pop(name, None)
-    run = ManagedProcess("make-run", ["bash", "scripts/run.sh"], env)
+    run = start_make_run(tmp_path / "var", port, MGE_SWEEP_SECONDS="3")
     try:
 
         def started() -> str:

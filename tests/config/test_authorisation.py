@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import pytest
 from django.db import transaction
@@ -22,11 +21,14 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from elicitation import services as elicitation_services
 from elicitation.models import Interview, InviteCode, Participant, Question, Study, StudyMembership
-from moralgraph import services as graph_services
-from moralgraph.graph import Params
 from moralgraph.models import Context, GraphSnapshot, InferenceJob, UpgradeVote, Value
-from moralgraph.services import snapshots
-from tests.factories import make_admin, make_question, make_researcher, make_study
+from tests.factories import (
+    make_admin,
+    make_question,
+    make_researcher,
+    make_small_graph,
+    make_study,
+)
 
 ACTORS = ("anonymous", "participant", "researcher_b", "researcher_a", "admin")
 
@@ -162,37 +164,11 @@ def test_every_url_pattern_has_a_rule() -> None:
     assert RULES.keys() - names == set(), "these rules name no URL any more"
 
 
-FAST = Params(
-    mode="reference", bootstrap=0, grid_min_wiser=(), grid_min_likelihood=(), grid_max_entropy=()
-)
-
-
 @dataclass
 class World:
     clients: dict[str, Client]
     params: dict[str, object]
     study_a: Study
-
-
-def _graph(study: Study, question: Question) -> tuple[int, int, GraphSnapshot]:
-    """A context and a snapshot of `study` that keeps one edge between two values."""
-    context_id = graph_services.context_ensure(
-        study_id=study.pk, text="When in doubt", question_ids=[question.pk]
-    )
-    a, b = (
-        Value.objects.create(study=study, title=t, description="d", policies=["MOMENTS of P"])
-        for t in ("Honest loyalty", "Caring candour")
-    )
-    with mock.patch("moralgraph.services.snapshots.rebuild_task_send"):
-        for _ in range(3):
-            graph_services.upgrade_vote_cast(
-                participant_id=Participant.objects.create(study=study).pk,
-                from_value_id=a.pk,
-                to_value_id=b.pk,
-                context_id=context_id,
-                choice="upgrade",
-            )
-    return context_id, a.pk, snapshots.snapshot_build(study_id=study.pk, params=FAST)
 
 
 def _client(user: Any = None) -> Client:
@@ -208,7 +184,7 @@ def world(tmp_path: Path) -> World:
     study_b = make_study()
     question = make_question(study_a)
     make_question(study_b)
-    context_id, value_id, snapshot = _graph(study_a, question)
+    context_id, value_id, snapshot = make_small_graph(study_a, question)
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "sft.jsonl").write_text('{"key": "k"}\n')
     job = InferenceJob.objects.create(

@@ -15,7 +15,12 @@ from pathlib import Path
 import httpx2
 
 from tests.support.journey import csrf_token
-from tests.support.processes import REPO, ManagedProcess, base_env, free_port, wait_until
+from tests.support.processes import (
+    REPO,
+    free_port,
+    start_make_run,
+    wait_until,
+)
 
 SUBMIT_CARD = """
 from django.utils import timezone
@@ -35,17 +40,7 @@ print(card.pk)
 
 def test_make_run_serves_the_demo_and_completes_a_task_round_trip(tmp_path: Path) -> None:
     port = free_port()
-    env = base_env(MGE_VAR_DIR=str(tmp_path / "var"), PORT=str(port), MGE_SWEEP_SECONDS="2")
-    for name in (
-        "DATABASE_URL",
-        "REDIS_URL",
-        "CELERY_BROKER_URL",
-        "DJANGO_DEBUG",
-        "DJANGO_SECRET_KEY",
-        "LLM_BASE_URL",
-    ):
-        env.pop(name, None)
-    run = ManagedProcess("make-run", ["bash", "scripts/run.sh"], env)
+    run = start_make_run(tmp_path / "var", port, MGE_SWEEP_SECONDS="2")
     try:
 
         def healthy() -> dict[str, object]:
@@ -85,7 +80,7 @@ def test_make_run_serves_the_demo_and_completes_a_task_round_trip(tmp_path: Path
         submitted = subprocess.run(
             [sys.executable, "manage.py", "shell", "-c", SUBMIT_CARD],
             cwd=REPO,
-            env={**env, "DJANGO_DEBUG": "1"},
+            env={**run.env, "DJANGO_DEBUG": "1"},
             capture_output=True,
             text=True,
             timeout=60,

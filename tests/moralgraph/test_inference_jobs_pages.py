@@ -16,21 +16,17 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from elicitation.models import Participant, Question, Study
-from moralgraph import services, tasks
+from elicitation.models import Question, Study
+from moralgraph import tasks
 from moralgraph.errors import MoralGraphError
-from moralgraph.graph import Params
 from moralgraph.inference_jobs import rules, runner
 from moralgraph.inference_jobs import selectors as job_selectors
 from moralgraph.inference_jobs import services as job_services
-from moralgraph.models import GraphSnapshot, InferenceJob, Value
-from moralgraph.services import snapshots
+from moralgraph.models import GraphSnapshot, InferenceJob
+from tests.factories import make_small_graph
 from tests.support.celery_sent import tasks_sent
 
 pytestmark = pytest.mark.django_db
-FAST = Params(
-    mode="reference", bootstrap=0, grid_min_wiser=(), grid_min_likelihood=(), grid_max_entropy=()
-)
 ONLINE = override_settings(
     LLM_BASE_URL="http://127.0.0.1:9/v1", LLM_MODEL="served-model", LLM_API_KEY="k"
 )
@@ -54,23 +50,7 @@ def snapshot() -> GraphSnapshot:
     """A small study with one kept edge, built through the services."""
     study = Study.objects.create(slug="small", title="A small study")
     question = Question.objects.create(study=study, title="Q", text="What now?")
-    context_id = services.context_ensure(
-        study_id=study.pk, text="When in doubt", question_ids=[question.pk]
-    )
-    a, b = (
-        Value.objects.create(study=study, title=t, description="d", policies=["MOMENTS of P"])
-        for t in ("Honest loyalty", "Caring candour")
-    )
-    with mock.patch("moralgraph.services.snapshots.rebuild_task_send"):
-        for _ in range(3):
-            services.upgrade_vote_cast(
-                participant_id=Participant.objects.create(study=study).pk,
-                from_value_id=a.pk,
-                to_value_id=b.pk,
-                context_id=context_id,
-                choice="upgrade",
-            )
-    return snapshots.snapshot_build(study_id=study.pk, params=FAST)
+    return make_small_graph(study, question)[2]
 
 
 def start_url(snapshot: GraphSnapshot) -> str:

@@ -15,15 +15,12 @@ from django.urls import reverse
 
 from elicitation.models import Participant, Question, Study
 from moralgraph import services, tasks
-from moralgraph.graph import Params
 from moralgraph.models import GraphRebuildState, GraphSnapshot, InferenceJob, Value
 from moralgraph.selectors import snapshots as snapshot_selectors
 from moralgraph.services import named_snapshots, snapshots
+from tests.factories import FAST_PARAMS as FAST
 
 pytestmark = pytest.mark.django_db
-FAST = Params(
-    mode="reference", bootstrap=0, grid_min_wiser=(), grid_min_likelihood=(), grid_max_entropy=()
-)
 
 
 @pytest.fixture

@@ -44,6 +44,7 @@ def wait_until(
 class ManagedProcess:
     def __init__(self, name: str, argv: list[str], env: Mapping[str, str]) -> None:
         self.name = name
+        self.env = dict(env)
         # Kept open for the life of the process and closed by stop().
         self.log_file = tempfile.NamedTemporaryFile(  # noqa: SIM115
             prefix=f"mge-{name}-", suffix=".log", delete=False
@@ -51,7 +52,7 @@ class ManagedProcess:
         self.proc = subprocess.Popen(
             argv,
             cwd=REPO,
-            env=dict(env),
+            env=self.env,
             stdout=self.log_file,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -88,6 +89,29 @@ def base_env(**overrides: str) -> dict[str, str]:
     )
     env.update(overrides)
     return env
+
+
+# What the suite's environment sets that `make run`'s embedded default must not inherit (it
+# would point the embedded run at the test services or a model server).
+_NOT_EMBEDDED = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "CELERY_BROKER_URL",
+    "DJANGO_DEBUG",
+    "DJANGO_SECRET_KEY",
+    "LLM_BASE_URL",
+    "LLM_API_KEY",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
+)
+
+
+def start_make_run(var_dir: Path, port: int, **overrides: str) -> ManagedProcess:
+    """`make run`'s script (SQLite, filesystem broker, worker with beat, uvicorn) in its own
+    var folder, as a new user gets it."""
+    env = base_env(MGE_VAR_DIR=str(var_dir), PORT=str(port), **overrides)
+    for name in _NOT_EMBEDDED:
+        env.pop(name, None)
+    return ManagedProcess("make-run", ["bash", "scripts/run.sh"], env)
 
 
 def start_asgi_server(

@@ -29,6 +29,10 @@ class Study(models.Model):
         OFFLINE = "offline", "Offline interviewer (no model)"
         OPENAI = "openai", "OpenAI-compatible API (OpenAI or vLLM)"
 
+    class CardReview(models.TextChoices):
+        AFTER_SCREENING = "screening", "Show a card to others once it passes screening"
+        STAFF_APPROVAL = "approval", "Show a card to others only after staff approve it"
+
     slug = models.SlugField(unique=True, max_length=80)
     title = models.CharField(max_length=200)
     welcome_text = models.TextField(blank=True)
@@ -70,6 +74,9 @@ class Study(models.Model):
     )
     demographic_questions = models.JSONField(default=list, blank=True)
     quota = models.PositiveIntegerField(null=True, blank=True)
+    card_review = models.CharField(
+        max_length=10, choices=CardReview.choices, default=CardReview.AFTER_SCREENING
+    )
     visibility = models.CharField(
         max_length=10, choices=Visibility.choices, default=Visibility.PRIVATE
     )
@@ -167,9 +174,25 @@ class Participant(models.Model):
     # funnel counts what they do.
     is_preview = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Manipulation signals: keyed hashes (never the raw values) of the browser's long-lived
+    # cookie and of the network the participant came from.
+    browser_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    network_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    # Staff set aside a flagged participant: their votes stay stored but are not counted.
+    quarantined_at = models.DateTimeField(null=True, blank=True)
+    quarantine_reason = models.TextField(blank=True)
+    # Withdrawal: the code shown on the finish page; once withdrawn, what they wrote is erased
+    # and only this row (with no answers) remains for the funnel.
+    withdrawal_code = models.CharField(max_length=40, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
+            models.UniqueConstraint(
+                fields=["study", "withdrawal_code"],
+                condition=~Q(withdrawal_code=""),
+                name="participant_withdrawal_code_once",
+            ),
             models.UniqueConstraint(
                 fields=["study", "external_id_hash"],
                 condition=~Q(external_id_hash=""),
@@ -269,6 +292,15 @@ class CardProposal(models.Model):
 class ValuesCard(models.Model):
     """The card a participant confirmed (or an imported raw card)."""
 
+    class Screening(models.TextChoices):
+        PENDING = "pending", "Being screened"
+        SHOWN = "shown", "Passed screening"
+        HELD = "held", "Held for review"
+        APPROVED = "approved", "Approved by staff"
+        REJECTED = "rejected", "Rejected by staff"
+
+    VISIBLE = (Screening.SHOWN, Screening.APPROVED)
+
     interview = models.OneToOneField(
         Interview, null=True, blank=True, on_delete=models.CASCADE, related_name="card"
     )
@@ -285,6 +317,13 @@ class ValuesCard(models.Model):
     )
     source_id = models.CharField(max_length=120, blank=True)
     submitted_at = models.DateTimeField()
+    # Screening before anyone else sees the card: PENDING until checked; SHOWN and APPROVED
+    # cards are canonicalised (and so reach other participants); HELD waits for staff.
+    screening = models.CharField(
+        max_length=10, choices=Screening.choices, default=Screening.SHOWN, db_index=True
+    )
+    screening_reasons = models.JSONField(default=list, blank=True)
+    screened_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -339,3 +378,98 @@ class StudyMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.study}"
+
+
+class ModerationAction(models.Model):
+    """The moderation log: every screening verdict and every staff action on a card or a
+    participant, with who (null: the screening itself) and why. It never copies a card's text,
+    so erasing a participant leaves no words of theirs here."""
+
+    class Action(models.TextChoices):
+        SCREENED = "screened", "Passed screening"
+        HELD = "held", "Held for review"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        QUARANTINED = "quarantined", "Participant quarantined"
+        RELEASED = "released", "Participant released from quarantine"
+        WITHDRAWN = "withdrawn", "Participant withdrew"
+        ERASED = "erased", "Participant erased on request"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="moderation_actions")
+    card = models.ForeignKey(
+        ValuesCard, null=True, blank=True, on_delete=models.SET_NULL, related_name="moderation"
+    )
+    participant = models.ForeignKey(
+        Participant, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=12, choices=Action.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.TextField(blank=True)
+    # The live snapshot when the action was taken, so a page can show what it changed.
+    snapshot_id = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["study", "created_at"], name="moderation_study_time")]
+
+    def __str__(self) -> str:
+        return f"{self.action} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class PositionVerification(models.Model):
+    """ "Is this a fair position for your value?", asked on the finish page after showing
+    where the participant's value sits (the reference study's graphPositionVerification)."""
+
+    participant = models.ForeignKey(
+        Participant, on_delete=models.CASCADE, related_name="position_verifications"
+    )
+    value = models.ForeignKey(
+        "moralgraph.Value", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    is_fair = models.BooleanField()
+    comment = models.TextField(blank=True)
+    source_id = models.CharField(max_length=120, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["participant", "value"], name="position_check_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"fair={self.is_fair}"
+
+
+class DedupVerification(models.Model):
+    """ "Is this the same value as yours?" for the canonical value a participant's card was
+    merged into (the reference study's deduplicationVerification)."""
+
+    class Option(models.TextChoices):
+        SAME = "same", "Yes, the same value"
+        DIFFERENT = "different", "No, a different value"
+
+    participant = models.ForeignKey(
+        Participant, on_delete=models.CASCADE, related_name="dedup_verifications"
+    )
+    card = models.ForeignKey(
+        ValuesCard, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    value = models.ForeignKey(
+        "moralgraph.Value", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    option = models.CharField(max_length=10, choices=Option.choices)
+    source_id = models.CharField(max_length=120, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["participant", "card", "value"], name="dedup_check_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.option

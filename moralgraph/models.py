@@ -374,3 +374,34 @@ class InferenceJob(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+
+class ParticipantExclusion(models.Model):
+    """A participant whose votes the graph does not count (quarantined by staff as likely
+    manipulation). The votes stay stored; releasing the participant counts them again."""
+
+    study = models.ForeignKey("elicitation.Study", on_delete=models.CASCADE, related_name="+")
+    participant = models.OneToOneField(
+        "elicitation.Participant", on_delete=models.CASCADE, related_name="graph_exclusion"
+    )
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"participant {self.participant_id} excluded"
+
+
+class SnapshotSupersession(models.Model):
+    """A snapshot that counted a participant who has since withdrawn or been erased. Snapshots
+    are immutable, so the mark lives here: a superseded snapshot no longer serves its values'
+    text, and the inference outputs made from it are listed as affected."""
+
+    snapshot = models.OneToOneField(
+        GraphSnapshot, on_delete=models.CASCADE, related_name="supersession"
+    )
+    reason = models.TextField()
+    participants_removed = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"snapshot {self.snapshot_id} superseded"

@@ -1,5 +1,10 @@
 """Reads for the participant journey. They return plain data, safe to hand to async code."""
 
+from elicitation.selectors.funnel import (
+    FUNNEL_LABELS,
+    FUNNEL_STAGES,
+    study_funnel,
+)
 from elicitation.selectors.interviews import (
     ANSWER_HEARTBEAT_S,
     ANSWER_STALE_AFTER,
@@ -62,6 +67,8 @@ __all__ = [
     "ANSWER_HEARTBEAT_S",
     "ANSWER_STALE_AFTER",
     "CARD_SHOWN_RESULT",
+    "FUNNEL_LABELS",
+    "FUNNEL_STAGES",
     "InterviewHistory",
     "InterviewInfo",
     "InviteRow",
@@ -96,6 +103,7 @@ __all__ = [
     "staff_study_questions",
     "study_demographic_questions",
     "study_demographic_skipped",
+    "study_funnel",
     "study_get",
     "study_members",
     "study_participant_count",

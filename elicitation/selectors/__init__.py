@@ -5,6 +5,10 @@ from elicitation.selectors.funnel import (
     FUNNEL_STAGES,
     study_funnel,
 )
+from elicitation.selectors.integrity import (
+    FlaggedParticipant,
+    flagged_participants,
+)
 from elicitation.selectors.interviews import (
     ANSWER_HEARTBEAT_S,
     ANSWER_STALE_AFTER,
@@ -69,6 +73,7 @@ __all__ = [
     "CARD_SHOWN_RESULT",
     "FUNNEL_LABELS",
     "FUNNEL_STAGES",
+    "FlaggedParticipant",
     "InterviewHistory",
     "InterviewInfo",
     "InviteRow",
@@ -77,6 +82,7 @@ __all__ = [
     "StaffStudyRow",
     "StudyMemberRow",
     "UpgradeScreen",
+    "flagged_participants",
     "interview_awaits_answer",
     "interview_excerpts",
     "interview_for_participant",

@@ -86,6 +86,9 @@ from elicitation.services.study_setup import (
     study_create,
     study_settings_update,
 )
+from elicitation.services.withdrawal import (
+    participant_withdrawal_code,
+)
 
 __all__ = [
     "CANONICALISE_TASK",
@@ -127,6 +130,7 @@ __all__ = [
     "participant_preview_start",
     "participant_stage_require",
     "participant_study_require_open",
+    "participant_withdrawal_code",
     "question_add",
     "question_delete",
     "question_move",

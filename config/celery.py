@@ -15,6 +15,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # light work (graph rebuilds). Everything else goes to `light`.
 LLM_TASKS = (
     "elicitation.tasks.values_card_canonicalise",
+    "elicitation.tasks.values_card_screen",  # may ask the moderation judge
     "elicitation.tasks.contexts_mine",
     "elicitation.tasks.study_cards_canonicalise",
     "moralgraph.tasks.contexts_generate",
@@ -31,9 +32,28 @@ app.conf.update(
     task_routes={name: {"queue": "llm"} for name in LLM_TASKS},
     task_ignore_result=True,
     worker_prefetch_multiplier=1,
+    # Workers outlive their broker: reconnect forever (kombu backs off, up to 30 s between
+    # tries) at startup and after a lost connection, instead of giving up after 100 tries.
     broker_connection_retry_on_startup=True,
+    broker_connection_retry=True,
+    broker_connection_max_retries=None,
+    broker_channel_error_retry=True,
+    # A late-acknowledged task running when the connection drops is let finish: ours are
+    # idempotent (a redelivered rebuild finds its snapshot by content hash), and finishing
+    # beats killing a rebuild halfway over a broker blip.
+    worker_cancel_long_running_tasks_on_connection_loss=False,
     worker_hijack_root_logger=False,
 )
+# A worker that held a late-acknowledged task when Redis went away died with
+# AttributeError("'NoneType' object has no attribute 'hostname'"): the broker transport in
+# config/broker.py (set in settings) repairs that. Workers also run with --without-gossip
+# --without-mingle (compose.yaml, scripts/run.sh): closing gossip's broadcast channel after a
+# lost connection fails the same way (celery/kombu#582), and we use neither step.
+
+# Each worker writes a heartbeat file (config/worker_health.py) that /healthz reads.
+from config import worker_health  # noqa: E402
+
+worker_health.connect(app)
 app.autodiscover_tasks()
 
 # The sweep (run by beat: `make run` embeds it in the worker, compose runs a `beat` service)

@@ -201,3 +201,84 @@ LOGGING = {
         "daphne": {"level": "WARNING"},
     },
 }
+
+# --- Live dashboard (staff) ----------------------------------------------------------------
+# What a thousand model tokens cost, in the currency you bill in: the staff dashboard's
+# estimated cost is the interviews' tokens times this. 0 (the default) shows no estimate.
+MGE_MODEL_COST_PER_1K_TOKENS = env.float("MGE_MODEL_COST_PER_1K_TOKENS", default=0.0)
+
+# --- Card screening: the optional model judge after the offline rules ---------------------
+# The rules always run. With this on, a study whose interviewer is the model also asks the
+# rubric judge (inference/moderation.py) before its cards are shown to other participants;
+# a judge that fails or times out holds the card for staff ("judge unavailable").
+MGE_SCREENING_JUDGE = env.bool("MGE_SCREENING_JUDGE", default=False)
+MGE_SCREENING_MODEL = env.str("MGE_SCREENING_MODEL", default="")  # empty: the study's model
+
+# --- Manipulation flags and quarantine (staff integrity page) ------------------------------
+# A participant is flagged for straight-lining with at least this many votes, all one choice.
+MGE_FLAG_STRAIGHT_LINE_VOTES = env.int("MGE_FLAG_STRAIGHT_LINE_VOTES", default=5)
+# Implausible speed: with at least MGE_FLAG_SPEED_MIN_VOTES votes, a median gap between
+# consecutive votes under this many seconds (a story takes longer than that to read) ...
+MGE_FLAG_SPEED_MIN_VOTES = env.int("MGE_FLAG_SPEED_MIN_VOTES", default=3)
+MGE_FLAG_VOTE_GAP_SECONDS = env.float("MGE_FLAG_VOTE_GAP_SECONDS", default=4.0)
+# ... or a card confirmed less than this many seconds after its interview began.
+MGE_FLAG_INTERVIEW_SECONDS = env.float("MGE_FLAG_INTERVIEW_SECONDS", default=60.0)
+# Shared network: at least this many participants of a study from one network (IPv4 /24,
+# IPv6 /48). A shared browser flags from two participants.
+MGE_FLAG_SHARED_NETWORK = env.int("MGE_FLAG_SHARED_NETWORK", default=5)
+
+# --- Reliability: brokers, workers, rebuilds, databases, headers ---------------------------
+# Redis: a task late-acknowledged (the rebuilds) is handed to another worker only after this
+# many seconds without its acknowledgement: longer than a rebuild round and the longest retry
+# backoff (120 s), short enough that a killed worker's task comes back the same hour. The
+# sweep re-sends a dead worker's rebuild long before that.
+if not CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        **CELERY_BROKER_TRANSPORT_OPTIONS,
+        "visibility_timeout": env.int("MGE_BROKER_VISIBILITY_TIMEOUT", default=900),
+        "socket_keepalive": True,
+        "socket_connect_timeout": 5,
+        "health_check_interval": 10,
+        "retry_on_timeout": True,
+    }
+    if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+        # kombu's Redis transport with the repair that keeps a worker alive when Redis
+        # restarts under a late-acknowledged task (config/broker.py).
+        CELERY_BROKER_TRANSPORT = "config.broker:Transport"
+# Workers write a heartbeat every MGE_WORKER_HEARTBEAT_SECONDS; /healthz answers 503 when the
+# newest is older than MGE_WORKER_STALE_SECONDS, or (MGE_HEALTH_REQUIRE_WORKER, the default
+# outside DEBUG) when no worker ever reported; and when a vote has waited more than
+# MGE_HEALTH_MAX_LAG_SECONDS for its live snapshot.
+MGE_WORKER_HEARTBEAT_SECONDS = env.float("MGE_WORKER_HEARTBEAT_SECONDS", default=10.0)
+MGE_WORKER_STALE_SECONDS = env.float("MGE_WORKER_STALE_SECONDS", default=60.0)
+MGE_HEALTH_REQUIRE_WORKER = env.bool("MGE_HEALTH_REQUIRE_WORKER", default=not DEBUG)
+MGE_HEALTH_MAX_LAG_SECONDS = env.float("MGE_HEALTH_MAX_LAG_SECONDS", default=300.0)
+# PostgreSQL's pool checks each connection before lending it, so a database restart costs no
+# request a dead pooled connection (psycopg_pool.ConnectionPool.check_connection).
+if isinstance(DATABASES["default"].get("OPTIONS", {}).get("pool"), dict):
+    from psycopg_pool import ConnectionPool as _ConnectionPool
+
+    DATABASES["default"]["OPTIONS"]["pool"]["check"] = _ConnectionPool.check_connection
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# While the database is down, pages answer 503 with a short explanation (config/middleware.py).
+MIDDLEWARE.insert(1, "config.middleware.DatabaseUnavailableMiddleware")
+# Content Security Policy (Django's own middleware): scripts, styles, images, sockets and forms
+# from this origin only; no inline script or style (pages use none), no framing.
+from django.utils.csp import CSP  # noqa: E402
+
+MIDDLEWARE.insert(1, "django.middleware.csp.ContentSecurityPolicyMiddleware")
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "font-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+TEMPLATES[0]["OPTIONS"]["context_processors"].append(  # type: ignore[index]
+    "django.template.context_processors.csp"  # csp_nonce, for any inline script to come
+)

@@ -10,3 +10,6 @@ urlpatterns = [
     path("staff/", include("elicitation.staff.urls")),
     path("", include("elicitation.urls")),
 ]
+
+# A database outage anywhere answers a friendly 503 page (config/errors.py).
+handler500 = "config.errors.server_error"

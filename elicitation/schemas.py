@@ -19,6 +19,8 @@ from pydantic import (
     model_validator,
 )
 
+from elicitation.hygiene import control_character
+
 MAX_MESSAGE_CHARS = 4000
 # A frame holds at most one message plus JSON overhead; anything larger is refused unread.
 MAX_FRAME_BYTES = 4 * MAX_MESSAGE_CHARS + 1024
@@ -31,12 +33,24 @@ class _Frame(BaseModel):
 # --- client → server ---------------------------------------------------------------------------
 
 
+def _typed_text(value: str) -> str:
+    """Text a person typed: no NUL or other control character (tab and new line are fine)."""
+    if control_character(value) is not None:
+        raise ValueError(
+            "the message contains a control character (such as NUL) that cannot be stored; "
+            "remove it and send it again"
+        )
+    return value
+
+
 class UserMessageFrame(_Frame):
     """The participant's message; resent with the same `client_id`, it is stored once."""
 
     type: Literal["user_message"]
     client_id: uuid.UUID
-    text: Annotated[str, Field(min_length=1, max_length=MAX_MESSAGE_CHARS)]
+    text: Annotated[
+        str, Field(min_length=1, max_length=MAX_MESSAGE_CHARS), AfterValidator(_typed_text)
+    ]
 
 
 class StopFrame(_Frame):

@@ -79,6 +79,8 @@ UPGRADE_STORY_SCHEMA: dict[str, Any] = {
 }
 
 TITLE_WORDS = (3, 6)
+# The title columns (CardProposal.title, ValuesCard.title) hold this many characters.
+TITLE_MAX_CHARS = 200
 DESCRIPTION_SENTENCES = (1, 3)
 POLICY_COUNT = (3, 7)
 
@@ -152,6 +154,11 @@ def card_problems(card: Mapping[str, Any]) -> list[str]:
     unknown = sorted(set(card) - {"title", "description", "policies"})
     if unknown:
         problems.append(f"unexpected field(s) {', '.join(unknown)}")
+    listed = card.get("policies")
+    fields = [card.get("title"), card.get("description")]
+    fields += listed if isinstance(listed, list | tuple) else []
+    if any(isinstance(text, str) and "\x00" in text for text in fields):
+        problems.append("a field contains a NUL character")
 
     title = card.get("title")
     if not isinstance(title, str) or not title.strip():
@@ -161,6 +168,12 @@ def card_problems(card: Mapping[str, Any]) -> list[str]:
         low, high = TITLE_WORDS
         if not low <= words <= high:
             problems.append(f"the title has {words} word(s); it needs {low} to {high}")
+        length = len(" ".join(title.split()))
+        if length > TITLE_MAX_CHARS:
+            problems.append(
+                f"the title has {length} characters; it may have at most {TITLE_MAX_CHARS} "
+                "characters (use shorter words)"
+            )
 
     description = card.get("description")
     if not isinstance(description, str) or not description.strip():

@@ -28,7 +28,7 @@ class ContextAdminForm(forms.ModelForm):
         assert isinstance(field, forms.ModelMultipleChoiceField)
         assert field.queryset is not None
         study_id = self.data.get("study") or self.instance.study_id or self.initial.get("study")
-        if study_id and str(study_id).isdigit():
+        if study_id and str(study_id).isascii() and str(study_id).isdigit():
             field.queryset = field.queryset.filter(study_id=int(study_id))
         else:
             field.queryset = field.queryset.none()

@@ -29,7 +29,7 @@ trap stop_all INT TERM EXIT
 var_dir="${MGE_VAR_DIR:-var}"
 mkdir -p "$var_dir"
 .venv/bin/celery -A config worker -B -s "$var_dir/celerybeat-schedule" -Q light,llm \
-  --concurrency 1 --loglevel INFO &
+  --concurrency 1 --loglevel INFO --without-gossip --without-mingle &
 pids+=($!)
 .venv/bin/uvicorn config.asgi:application --host "$HOST" --port "$PORT" --log-level warning &
 pids+=($!)

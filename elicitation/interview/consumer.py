@@ -44,11 +44,17 @@ from elicitation.schemas import (
 log = logging.getLogger(__name__)
 
 SESSION_PARTICIPANTS_KEY = "participant_ids"
+SERVER_ERROR = "Something went wrong on our side. Your messages are saved: press “Try again”."
+INTERRUPTED = (
+    "The interviewer was interrupted before it could answer. Your message is saved: press "
+    "“Try again”."
+)
 
 
 class InterviewConsumer(AsyncWebsocketConsumer):
     interview: selectors.InterviewInfo
     in_group = False
+    watcher: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
         session = self.scope.get("session")
@@ -65,12 +71,13 @@ class InterviewConsumer(AsyncWebsocketConsumer):
         await self.accept()
         await self.channel_layer.group_add(streams.group_name(info.id), self.channel_name)
         self.in_group = True
-        stream = streams.active(info.id)
-        if stream is not None:
-            stream.subscribers.add(self.send_frame)
+        # An answer in progress is followed from the `resume` the client sends first: its
+        # frames then come in order (the text so far, then what follows).
 
     async def disconnect(self, code: int) -> None:
         # The answer in progress goes on without this socket; it is stored when complete.
+        if self.watcher is not None:
+            self.watcher.cancel()
         if not self.in_group:
             return
         stream = streams.active(self.interview.id)
@@ -112,6 +119,9 @@ class InterviewConsumer(AsyncWebsocketConsumer):
             await self.dispatch_frame(frame)
         except ApplicationError as exc:
             await self.send_error(exc.code, exc.message)
+        except Exception:  # a bug: the socket stays open and says so, the log has the rest
+            log.exception("interview %s: a %s frame failed", self.interview.id, frame.type)
+            await self.send_error("server_error", SERVER_ERROR)
 
     async def require_open_study(self) -> None:
         """A draft or closed study takes no new messages or cards."""
@@ -154,14 +164,52 @@ class InterviewConsumer(AsyncWebsocketConsumer):
         elif await database_sync_to_async(selectors.interview_is_answering)(
             interview_id=self.interview.id
         ):
-            # Being answered in another server process: ask it to relay the answer here.
+            # Being answered in another server process: ask it to relay the answer here, and
+            # watch that process's heartbeat in case it died mid-answer.
             await self.send_frame(StatusFrame(state="thinking"))
             await self.channel_layer.group_send(
                 streams.group_name(self.interview.id),
                 {"type": "interview.follow", "origin": streams.PROCESS_ID},
             )
+            self.watch_interrupted()
         else:
+            await self.end_interrupted()
             await self.send_frame(StatusFrame(state="idle"))
+
+    def watch_interrupted(self) -> None:
+        if self.watcher is None or self.watcher.done():
+            self.watcher = asyncio.create_task(self._watch_interrupted())
+
+    async def _watch_interrupted(self) -> None:
+        """Follow the answer's claim until it is freed; if it goes stale instead (its server
+        process died), end the answer here with what was checkpointed."""
+        interview_id = self.interview.id
+        try:
+            while True:
+                await asyncio.sleep(selectors.ANSWER_HEARTBEAT_S)
+                if streams.active(interview_id) is not None:
+                    return  # answered in this process now: its frames come directly
+                if await database_sync_to_async(selectors.interview_is_answering)(
+                    interview_id=interview_id
+                ):
+                    continue
+                if await self.end_interrupted():
+                    await self.send_frame(StatusFrame(state="idle"))
+                return
+        except Exception:  # the socket or the database went away: the next resume retries
+            log.warning("interview %s: could not watch the answer", interview_id, exc_info=True)
+
+    async def end_interrupted(self) -> bool:
+        """End an answer whose server process went away, sending what it had said; True
+        when there was one."""
+        recovery = await turn.answer_recover(interview_id=self.interview.id)
+        if recovery is None:
+            return False
+        if recovery.message is not None:
+            await self.send_frame(recovery.message)
+        else:
+            await self.send_error("interrupted", INTERRUPTED)
+        return True
 
     async def _is_answering(self) -> bool:
         return streams.active(self.interview.id) is not None or await database_sync_to_async(
@@ -181,6 +229,7 @@ class InterviewConsumer(AsyncWebsocketConsumer):
                 "busy", "The interviewer is still answering. Wait for it, or press stop."
             )
             return
+        await self.end_interrupted()  # an answer cut off by a dead process comes first
         message, is_new = await database_sync_to_async(services.interview_message_add_user)(
             interview_id=self.interview.id, client_id=frame.client_id, text=frame.text
         )
@@ -202,7 +251,9 @@ class InterviewConsumer(AsyncWebsocketConsumer):
             seq=seq,
             run=self.stream_answer,
             release=partial(turn.answer_release, interview_id=interview_id),
-            renew=partial(turn.answer_renew, interview_id=interview_id),
+            renew=lambda stream: turn.answer_checkpoint(
+                interview_id=interview_id, seq=seq, text=stream.sent_text
+            ),
             heartbeat_s=selectors.ANSWER_HEARTBEAT_S,
         )
         stream.subscribers.add(self.send_frame)
@@ -232,8 +283,18 @@ class InterviewConsumer(AsyncWebsocketConsumer):
             await self.send_frame(server_frame_adapter.validate_python(data))
 
     async def stream_answer(self, stream: streams.AnswerStream) -> None:
-        """Send one answer's events as frames, the last ones together when it ends."""
+        """Send one answer's events as frames, the last ones together when it ends; an
+        answer always ends with them, whatever broke on the way."""
         final: list[ServerFrame] = []
+        try:
+            await self._stream_events(stream, final)
+        except Exception:
+            log.exception("interview %s: the answer broke", self.interview.id)
+            final.append(ErrorFrame(code="answer_failed", message=turn.ANSWER_FAILED))
+        if not stream.is_finished:
+            await stream.finish([*final, StatusFrame(state="idle")])
+
+    async def _stream_events(self, stream: streams.AnswerStream, final: list[ServerFrame]) -> None:
         events = turn.answer_turn(self.interview)
         event = await anext(events, None)
         while event is not None:

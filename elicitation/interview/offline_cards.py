@@ -16,6 +16,8 @@ MAX_POLICIES = 7
 MIN_POLICIES = 3
 MAX_CLAUSE_WORDS = 16
 MAX_QUOTE_WORDS = 18
+# A title is made of at most six words of this length: well inside the title column.
+MAX_TITLE_WORD_CHARS = 24
 
 # Words that say little about what someone values (kept as text: easier to read and extend).
 _STOPWORDS_TEXT = """
@@ -106,6 +108,11 @@ _TOPIC_FILLER = re.compile(
 )
 
 
+def _typed(text: str) -> str:
+    """The text without control characters (other than white space), which no card keeps."""
+    return "".join(ch for ch in text if ch.isprintable() or ch.isspace())
+
+
 def _words(text: str) -> list[str]:
     return [w.replace("’", "'") for w in _WORD.findall(text)]
 
@@ -118,7 +125,8 @@ def keywords(texts: Sequence[str], *, limit: int = 2) -> list[str]:
         for word in _words(text):
             key = word.lower().strip("'-")
             # Content words, nouns by preference: past tenses and adverbs make poor titles.
-            if len(key) < 4 or key in _STOPWORDS or key.endswith(("ed", "ly")):
+            too_short_or_long = not 4 <= len(key) <= MAX_TITLE_WORD_CHARS
+            if too_short_or_long or key in _STOPWORDS or key.endswith(("ed", "ly")):
                 continue
             counts[key] += 1
             first_seen.setdefault(key, len(first_seen))
@@ -218,6 +226,7 @@ def _unique(lines: Sequence[str]) -> list[str]:
 def card_from_answers(user_texts: Sequence[str]) -> dict[str, Any]:
     """A card from the participant's answers: the later answers (what they attend to) give
     the lines, the story fills in when those are short."""
+    user_texts = [_typed(text) for text in user_texts]
     story, attention = user_texts[0], list(user_texts[1:])
     lines = [policy_for(c) for text in attention for c in clauses(text)]
     lines += [policy_for(c) for c in clauses(story)]
@@ -250,7 +259,7 @@ Revision = tuple[dict[str, Any] | None, str]
 def card_revise(card: dict[str, Any], request: str) -> Revision:
     """The card changed as the participant asked: a new title, a line taken out, a shorter
     card, or else the lines their request adds."""
-    text = " ".join(request.split())
+    text = " ".join(_typed(request).split())
     for revise in (_revise_title, _revise_removal, _revise_shorter):
         revision = revise(card, text)
         if revision is not None:
@@ -267,7 +276,7 @@ def _revise_title(card: dict[str, Any], text: str) -> Revision | None:
     if not named:
         return None
     title = str(card["title"])
-    wanted = [w for w in _words(named.group("title"))][:6]
+    wanted = [w for w in _words(named.group("title")) if len(w) <= MAX_TITLE_WORD_CHARS][:6]
     if len(wanted) >= 3:
         new_title = " ".join(wanted)
     elif wanted:

@@ -6,6 +6,10 @@ receive it (a reconnected socket first gets the text streamed so far), and it is
 complete. Token frames carry the `offset` of their text in the answer, so a client that
 catches up never shows a piece twice.
 
+While it streams, a heartbeat renews the interview's answer claim and checkpoints the text so
+far (`elicitation.services.answer_checkpoints`): if the process dies, the claim goes stale
+within seconds and a socket that reconnects ends the answer with that text, as a stopped one.
+
 Several server processes: each answer joins its interview's group on the channel layer with a
 channel of its own, so a socket that reconnects to another process can ask it to relay the
 answer ("follow") and can stop it ("stop"); the answer's final frames always go to the group.
@@ -123,11 +127,13 @@ class AnswerStream:
 _active: dict[int, AnswerStream] = {}
 
 
-async def _heartbeat(renew: Callable[[], Awaitable[None]], every_s: float) -> None:
+async def _heartbeat(
+    stream: AnswerStream, renew: Callable[[AnswerStream], Awaitable[None]], every_s: float
+) -> None:
     while True:
         await asyncio.sleep(every_s)
         try:
-            await renew()
+            await renew(stream)
         except Exception:  # the database hiccuped: the next beat tries again
             log.warning("could not renew an answer's claim")
 
@@ -146,12 +152,13 @@ def start(
     seq: int,
     run: Callable[[AnswerStream], Coroutine[Any, Any, None]],
     release: Callable[[], Awaitable[None]],
-    renew: Callable[[], Awaitable[None]],
+    renew: Callable[[AnswerStream], Awaitable[None]],
     heartbeat_s: float,
 ) -> AnswerStream:
-    """Run `run(stream)` as this interview's answer in progress. `renew` runs every
-    `heartbeat_s` while it does (it keeps the interview's answer claim fresh) and `release`
-    at the end, whatever happens (it frees the claim)."""
+    """Run `run(stream)` as this interview's answer in progress. `renew(stream)` runs every
+    `heartbeat_s` while it does (it keeps the interview's answer claim fresh and the text
+    streamed so far checkpointed) and `release` at the end, whatever happens (it frees the
+    claim)."""
     if active(interview_id) is not None:
         raise RuntimeError(f"interview {interview_id} already has an answer in progress")
     stream = AnswerStream(interview_id=interview_id, seq=seq, release=release)
@@ -162,7 +169,7 @@ def start(
         group = group_name(interview_id)
         channel = ""
         listener: asyncio.Task[None] | None = None
-        heartbeat = asyncio.create_task(_heartbeat(renew, heartbeat_s))
+        heartbeat = asyncio.create_task(_heartbeat(stream, renew, heartbeat_s))
         try:
             channel = await layer.new_channel()
             await layer.group_add(group, channel)

@@ -10,21 +10,31 @@ answer with no text at all is not stored, so the participant's message can be an
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass, field
+from functools import partial
 
 from channels.db import database_sync_to_async
 from django.urls import reverse
 
 from elicitation import selectors, services
+from elicitation.errors import ApplicationError
 from elicitation.interview import interviewer
 from elicitation.interview.interviewer import Retrying
 from elicitation.schemas import CardProposedFrame, CardSubmittedFrame, MessageFrame
 
+log = logging.getLogger(__name__)
+
 # Tokens are coalesced: at most one piece of text per answer every this many seconds.
 TOKEN_FLUSH_S = 0.1
+# What the participant is told when the answer broke in a way nobody planned for.
+ANSWER_FAILED = (
+    "Something went wrong while the interviewer was answering. Your message is saved: press "
+    "“Try again”."
+)
 
 
 @dataclass(frozen=True)
@@ -122,6 +132,9 @@ async def answer_turn(interview: selectors.InterviewInfo) -> AsyncGenerator[Turn
         is_stopped = True
     except interviewer.InterviewerFailure as exc:
         failure = exc
+    except Exception:  # a bug or a broken model server: the answer still ends, with a frame
+        log.exception("interview %s: the answer failed", interview.id)
+        failure = interviewer.InterviewerFailure("answer_failed", ANSWER_FAILED)
     if answer.pending and not is_stopped:
         yield Streamed(answer.flush())
     async for stored in _answer_store(
@@ -138,7 +151,7 @@ async def _answer_store(
     failure: interviewer.InterviewerFailure | None,
     started: float,
 ) -> AsyncIterator[TurnEvent]:
-    text = "".join(answer.parts)
+    text = "".join(answer.parts).replace("\x00", "")  # PostgreSQL cannot store NUL
     card = None if is_stopped else answer.card  # a stopped answer proposes nothing
     if card is not None and not text.strip():
         text = interviewer.CARD_ONLY_TEXT
@@ -150,21 +163,39 @@ async def _answer_store(
             yield Failed("empty_answer", "The interviewer gave no answer. Press “Try again”.")
         yield Ended()
         return
-    message, proposal = await database_sync_to_async(services.interview_answer_store)(
+    store = partial(
+        database_sync_to_async(services.interview_answer_store),
         interview_id=interview_id,
         text=text,
         is_stopped=is_stopped or failure is not None,
-        card=card.card if card else None,
-        tool_call=card.tool_call if card else None,
         duration_ms=int((time.monotonic() - started) * 1000),
         tokens=answer.tokens or len(answer.parts),
     )
+    problems: list[Failed] = []
+    try:
+        try:
+            message, proposal = await store(
+                card=card.card if card else None, tool_call=card.tool_call if card else None
+            )
+        except ApplicationError as exc:
+            if card is None:
+                raise
+            # The card could not be stored: the answer is, without it, and they are told.
+            message, proposal = await store()
+            problems.append(Failed(exc.code, exc.message))
+    except Exception:
+        log.exception("interview %s: the answer could not be stored", interview_id)
+        yield Failed("answer_failed", ANSWER_FAILED)
+        yield Ended()
+        return
     yield AnswerStored(message)
     if proposal is not None:
         yield CardStored(proposal)
     for problem in (failure, answer.card_failed):
         if problem is not None:
-            yield Failed(problem.code, problem.message)
+            problems.append(Failed(problem.code, problem.message))
+    for failed in problems:
+        yield failed
     yield Ended()
 
 
@@ -177,9 +208,12 @@ def answer_claim(*, interview_id: int) -> int | None:
     return selectors.interview_next_seq(interview_id=interview_id)
 
 
-# Kept fresh while the answer streams, freed when it ends.
-answer_renew = database_sync_to_async(services.interview_answer_renew)
+# Freed when the answer ends.
 answer_release = database_sync_to_async(services.interview_answer_release)
+# The heartbeat: the claim renewed and the text streamed so far kept, in case this process
+# dies mid-answer; and the end of an answer whose process did (None: nothing to end).
+answer_checkpoint = database_sync_to_async(services.interview_answer_checkpoint)
+answer_recover = database_sync_to_async(services.interview_answer_recover)
 
 
 def _card_confirm(*, interview_id: int, proposal_id: int) -> CardSubmittedFrame:

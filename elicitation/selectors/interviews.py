@@ -18,10 +18,9 @@ from elicitation.schemas import CardProposedFrame, MessageFrame
 
 # An answer's claim is renewed while it streams; one not renewed for this long is taken to be
 # lost (its server process died), so the participant can go on.
-ANSWER_STALE_AFTER = timedelta(seconds=60)
-
-
-ANSWER_HEARTBEAT_S = 15.0
+ANSWER_STALE_AFTER = timedelta(seconds=10)
+# How often an answer renews its claim and checkpoints its text (a few beats fit in the above).
+ANSWER_HEARTBEAT_S = 2.0
 
 
 @dataclass(frozen=True)

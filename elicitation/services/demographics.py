@@ -13,6 +13,7 @@ from django.db import transaction
 
 from elicitation import selectors
 from elicitation.errors import ApplicationError
+from elicitation.hygiene import text_require_clean
 from elicitation.models import Participant
 from elicitation.schemas import MAX_DEMOGRAPHIC_ANSWER_CHARS, DemographicQuestion
 from elicitation.services.participants import participant_stage_require
@@ -20,7 +21,7 @@ from elicitation.services.participants import participant_stage_require
 DemographicAnswer = str | int | float | list[str]
 # Plain decimal notation only: no exponents, no "nan" or "inf", nothing float() would round
 # into a different number.
-_NUMBER = re.compile(r"^-?\d{1,13}([.,]\d{1,6})?$")
+_NUMBER = re.compile(r"^-?\d{1,13}([.,]\d{1,6})?$", re.ASCII)
 
 
 class DemographicAnswerError(ApplicationError):
@@ -63,6 +64,7 @@ def demographic_answer_clean(
     question: DemographicQuestion, raw: object
 ) -> DemographicAnswer | None:
     """The answer as stored, or None when unanswered; ApplicationError when it cannot be."""
+    text_require_clean(raw)
     if question.kind == "multiple_choice":
         chosen = set(_as_list(raw))
         if chosen - set(question.choices):

@@ -15,10 +15,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import openai
+import pydantic
 
 from inference.backends import hash_embed
+from inference.backends.sse import StrictAsyncOpenAI, require_event_stream
 from inference.gateway.base import Gateway
-from inference.gateway.errors import LLMBadRequest, LLMError, LLMTimeout, LLMUnavailable
+from inference.gateway.errors import (
+    LLMBadRequest,
+    LLMBadResponse,
+    LLMError,
+    LLMTimeout,
+    LLMUnavailable,
+)
 from inference.gateway.types import (
     ChatDone,
     ChatEvent,
@@ -89,7 +97,7 @@ class OpenAICompatGateway(Gateway):
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)
         if client is None:
-            client = openai.AsyncOpenAI(
+            client = StrictAsyncOpenAI(
                 base_url=self.base_url,
                 api_key=self._api_key,
                 timeout=self.timeout_s,
@@ -147,6 +155,7 @@ class OpenAICompatGateway(Gateway):
         finish_reason: str | None = None
         usage: Usage | None = None
         try:
+            require_event_stream(stream.response.headers.get("content-type", ""))
             async for chunk in stream:
                 if chunk.usage is not None:
                     usage = _usage(chunk.usage)
@@ -161,6 +170,13 @@ class OpenAICompatGateway(Gateway):
                         finish_reason = choice.finish_reason
         except openai.OpenAIError as exc:
             raise self._error_during_stream(exc) from exc
+        except (ValueError, TypeError, AttributeError, pydantic.ValidationError) as exc:
+            # Not the OpenAI wire format (JSONDecodeError and NotAnEventStream are
+            # ValueErrors): fail now, rather than wait for chunks that will never come.
+            raise LLMBadResponse(
+                f"The model server at {self.base_url} sent a chat stream that is not the "
+                f"OpenAI format ({exc})."
+            ) from exc
         finally:
             await stream.close()
         for index in sorted(fragments):

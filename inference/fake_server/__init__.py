@@ -29,7 +29,8 @@ A scripted response is a JSON object with at most one answer and any modifiers:
   "match_system": "substring" (only for requests whose system message contains it),
   "repeat": N (use this response N times), "finish_reason": "length",
   "stall_after": N (a stream sends N content pieces, then goes silent until the client
-  gives up).
+  gives up), "garbage": "raw text" (a 200 event stream that sends this text, as is, again and
+  again until the client gives up: what a broken proxy or a confused server might send).
 Responses are taken first-in first-out among those that match; with none queued the server
 answers deterministically: a text derived from the prompt, a JSON instance of a requested
 ``json_schema`` where one can be derived, hashed embeddings.

@@ -184,3 +184,22 @@ class Answer:
         if include_usage:
             await emit(self._event([], usage=self._usage()))
         await send({"type": "http.response.body", "body": b"data: [DONE]\n\n", "more_body": False})
+
+
+GARBAGE_EVERY_S = 0.1
+
+
+async def stream_garbage(send: Send, receive: Receive, garbage: str) -> None:
+    """A 200 event stream that sends ``garbage`` again and again until the client hangs up:
+    a server whose stream never times out and never holds a chunk."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")],
+        }
+    )
+    while True:
+        await send({"type": "http.response.body", "body": garbage.encode(), "more_body": True})
+        if await wait_or_disconnect(receive, GARBAGE_EVERY_S):
+            return

@@ -10,7 +10,7 @@ from dataclasses import asdict
 from typing import Any
 
 from inference.backends import hash_embed
-from inference.fake_server.answers import Answer, default_text
+from inference.fake_server.answers import Answer, default_text, stream_garbage
 from inference.fake_server.asgi import (
     Receive,
     Scope,
@@ -192,6 +192,9 @@ class FakeLLMApp:
         messages: list[Any] = body["messages"]
         script = self.state.take("chat", _last_user_text(messages), _system_text(messages))
         if await self._scripted_early_end(script, receive, send):
+            return
+        if script is not None and script.garbage is not None:
+            await stream_garbage(send, receive, script.garbage)
             return
         config = self.state.config
         answer = self._answer(body, script)

@@ -48,6 +48,7 @@ class ScriptedResponse:
     stall_after: int | None = None
     finish_reason: str | None = None
     repeat: int = 1
+    garbage: str | None = None
 
     _KEYS = frozenset(
         [
@@ -67,6 +68,7 @@ class ScriptedResponse:
             "endpoint",
             "repeat",
             "finish_reason",
+            "garbage",
         ]
     )
 
@@ -90,6 +92,8 @@ class ScriptedResponse:
             raise ScriptError("endpoint must be 'chat' or 'embeddings'")
         if response.repeat < 1:
             raise ScriptError("repeat must be at least 1")
+        if "garbage" in raw:
+            response.garbage = str(raw["garbage"])
         if "stall_after" in raw:
             response.stall_after = int(raw["stall_after"])
         if raw.get("hang") or "hang_s" in raw:

@@ -31,6 +31,10 @@ class LLMBadRequest(LLMError):
         self.status_code = status_code
 
 
+class LLMBadResponse(LLMError):
+    """The server answered with something that is not the OpenAI wire format."""
+
+
 class StructuredOutputError(LLMError):
     """The model's answers were not JSON matching the schema, in every attempt."""
 

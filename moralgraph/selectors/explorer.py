@@ -154,4 +154,4 @@ def _title(values: Mapping[int, Mapping[str, Any]], value_id: int) -> str:
 
 
 def _is_int(raw: Any) -> bool:
-    return isinstance(raw, int) or (isinstance(raw, str) and raw.isdigit())
+    return isinstance(raw, int) or (isinstance(raw, str) and raw.isascii() and raw.isdigit())

@@ -178,7 +178,9 @@ def values_for_snapshot(*, value_ids: Sequence[int]) -> list[dict[str, Any]]:
     for row in rows:
         entry: dict[str, Any] = dict(row)
         source = row["source_id"]
-        entry["source_id"] = int(source) if source.isdigit() else (source or None)
+        entry["source_id"] = (
+            int(source) if source.isascii() and source.isdigit() else (source or None)
+        )
         values.append(entry)
     return values
 

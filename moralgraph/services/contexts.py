@@ -156,4 +156,4 @@ def contexts_generate_request(*, study_id: int, question_id: int, mined: bool = 
     if not contexts_generation_available():
         raise MoralGraphError("no_model", NO_MODEL)
     task, args = (MINE_TASK if mined else GENERATE_TASK), [study_id, question_id]
-    transaction.on_commit(lambda: current_app.send_task(task, args=args))
+    transaction.on_commit(lambda: current_app.send_task(task, args=args), robust=True)

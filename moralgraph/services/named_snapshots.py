@@ -36,7 +36,7 @@ def snapshot_build_named_request(
         raise MoralGraphError("name_taken", NAME_TAKEN.format(name=name))
     moment = iso_utc(before) if before is not None else None
     args = [study_id, name, params.as_dict(), moment]
-    transaction.on_commit(lambda: current_app.send_task(NAMED_BUILD_TASK, args=args))
+    transaction.on_commit(lambda: current_app.send_task(NAMED_BUILD_TASK, args=args), robust=True)
     return name
 
 

@@ -22,6 +22,7 @@ from moralgraph import studies
 from moralgraph.models import Context, UpgradeHypothesis
 from moralgraph.selectors.pipeline import fresh_value_ids, snapshot_is_stale, sweep_stamp_path
 from moralgraph.services import generation
+from moralgraph.services.rebuild_lock import rebuild_is_orphaned
 from moralgraph.services.snapshots import snapshot_rebuild_force
 
 # A context gets stories once at least this many of its values have none yet.
@@ -51,7 +52,7 @@ def context_stories_request_if_due(
         return None
     run_id = story_run_id(context_id=context_id, value_ids=fresh)
     args = [study_id, context_id, run_id]
-    transaction.on_commit(lambda: current_app.send_task(STORIES_TASK, args=args))
+    transaction.on_commit(lambda: current_app.send_task(STORIES_TASK, args=args), robust=True)
     return run_id
 
 
@@ -101,9 +102,10 @@ class SweepReport:
 
 
 def pipeline_sweep() -> SweepReport:
-    """The periodic sweep over open studies: request stories for due contexts, rebuild stale
-    live snapshots (sending the task even if one is marked queued, in case it was lost); then
-    stamp the time, which the researcher page shows."""
+    """The periodic sweep over open studies (the reconciler): request stories for due
+    contexts, rebuild stale live snapshots (sending the task even if one is marked queued or
+    claimed by a worker that died, in case it was lost); then stamp the time, which the
+    researcher page shows."""
     open_ids = [s.id for s in studies.study_refs() if s.status == "open"]
     requests = rebuilds = 0
     for study_id in open_ids:
@@ -111,7 +113,9 @@ def pipeline_sweep() -> SweepReport:
         for context_id in context_ids:
             run = context_stories_request_if_due(study_id=study_id, context_id=context_id)
             requests += run is not None
-        if snapshot_is_stale(study_id=study_id):
+        # A claim whose worker died (killed mid-build) counts as stale too, whatever the state
+        # says: its rebuild is sent again and the new worker takes the claim over.
+        if snapshot_is_stale(study_id=study_id) or rebuild_is_orphaned(study_id=study_id):
             snapshot_rebuild_force(study_id=study_id)
             rebuilds += 1
     stamp = sweep_stamp_path()
@@ -128,10 +132,10 @@ SWEEP_TASK = "moralgraph.tasks.pipeline_sweep"
 def study_cards_canonicalise_request(*, study_id: int) -> None:
     """Staff ask for the study's cards without a value to be canonicalised (elicitation's
     task, sent by name after commit: it owns the cards)."""
-    transaction.on_commit(lambda: current_app.send_task(CARDS_TASK, args=[study_id]))
+    transaction.on_commit(lambda: current_app.send_task(CARDS_TASK, args=[study_id]), robust=True)
 
 
 @transaction.atomic
 def pipeline_sweep_request() -> None:
     """Staff ask for the sweep to run now rather than at its next beat."""
-    transaction.on_commit(lambda: current_app.send_task(SWEEP_TASK))
+    transaction.on_commit(lambda: current_app.send_task(SWEEP_TASK), robust=True)

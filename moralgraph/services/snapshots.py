@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 from celery import current_app
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from moralgraph import studies
@@ -31,7 +31,14 @@ from moralgraph.models import (
     GraphSnapshot,
     InferenceJob,
 )
+from moralgraph.selectors.integrity import quarantined_participant_ids
 from moralgraph.selectors.votes import VoteScope, values_for_snapshot, vote_table_load
+from moralgraph.services.rebuild_lock import (
+    REBUILD_LEASE,
+    held,
+    holder_lock,
+    holder_unlock,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +81,8 @@ def snapshot_build(
     excluded = {
         *(excluded_participant_ids or ()),
         *studies.preview_participant_ids(study_id=study_id),
+        # Quarantined participants (services.exclusions): stored, not counted.
+        *quarantined_participant_ids(study_id=study_id),
     }
     scope = VoteScope(
         study_id=study_id,
@@ -217,9 +226,9 @@ def snapshot_diff(*, snapshot_a_id: int, snapshot_b_id: int) -> dict[str, Any]:
     return diff(a.document, b.document)
 
 
-REBUILD_LEASE = timedelta(minutes=10)
-
-
+# A rebuild marked queued this long ago without a worker claiming it is presumed lost (a
+# flushed broker, a send that failed): the next request sends it again.
+QUEUED_EXPIRY = timedelta(minutes=2)
 MAX_REBUILD_ROUNDS = 5
 REBUILD_TASK = "moralgraph.tasks.snapshot_rebuild"
 
@@ -232,13 +241,16 @@ def live_params() -> Params:
 
 def snapshot_rebuild_request(*, study_id: int) -> bool:
     """Mark the study's graph out of date; enqueue a rebuild after commit unless one is
-    already queued. Returns whether a task was enqueued. Runs in the caller's transaction."""
+    already queued (and was queued recently: an old mark is presumed lost). Returns whether a
+    task was enqueued. Runs in the caller's transaction."""
     GraphRebuildState.objects.get_or_create(study_id=study_id)
+    now = timezone.now()
+    expired = Q(is_queued=True, updated_at__lt=now - QUEUED_EXPIRY)
+    claimed = GraphRebuildState.objects.filter(
+        Q(is_queued=False) | expired, study_id=study_id
+    ).update(is_queued=True)
     GraphRebuildState.objects.filter(study_id=study_id).update(
-        requested_seq=F("requested_seq") + 1, updated_at=timezone.now()
-    )
-    claimed = GraphRebuildState.objects.filter(study_id=study_id, is_queued=False).update(
-        is_queued=True
+        requested_seq=F("requested_seq") + 1, updated_at=now
     )
     if claimed:
         _rebuild_enqueue(study_id)
@@ -247,15 +259,17 @@ def snapshot_rebuild_request(*, study_id: int) -> bool:
 
 @transaction.atomic
 def snapshot_rebuild_force(*, study_id: int) -> None:
-    """A researcher asks for a rebuild: like a vote's request, but the task is sent even when
-    one is marked queued, in case that one was lost (a flushed broker). The worker's
-    compare-and-set claim coalesces the two."""
+    """A researcher (or the sweep) asks for a rebuild: like a vote's request, but the task is
+    sent even when one is marked queued, in case that one was lost (a flushed broker). The
+    worker's claim coalesces the two."""
     if not snapshot_rebuild_request(study_id=study_id):
         _rebuild_enqueue(study_id)
 
 
 def _rebuild_enqueue(study_id: int) -> None:
-    transaction.on_commit(lambda: rebuild_task_send(study_id))
+    # robust: the vote is committed whatever the broker says; if the send fails (Redis down)
+    # it is logged, and the sweep sends it again once the broker is back.
+    transaction.on_commit(lambda: rebuild_task_send(study_id), robust=True)
 
 
 def rebuild_task_send(study_id: int) -> None:
@@ -265,20 +279,39 @@ def rebuild_task_send(study_id: int) -> None:
 
 
 def _rebuild_claim(study_id: int) -> int | None:
-    """Compare-and-set: take the study's rebuild unless another worker holds a live lease.
-    Returns the request sequence number being built."""
+    """Compare-and-set: take the study's rebuild unless a live worker holds it (its session's
+    lock on PostgreSQL, its lease elsewhere). Returns the request sequence number being built;
+    on PostgreSQL the caller then holds the lock and must release it (`_rebuild_release`)."""
+    if study_id in held() or not holder_lock(study_id):
+        return None
     now = timezone.now()
-    with transaction.atomic():
-        state = GraphRebuildState.objects.select_for_update().filter(study_id=study_id).first()
-        if state is None:
-            return None
-        if state.running_since is not None and state.running_since > now - REBUILD_LEASE:
-            return None
-        state.running_since = now
-        state.is_queued = False
-        state.claimed_seq = state.requested_seq
-        state.save(update_fields=["running_since", "is_queued", "claimed_seq"])
-        return state.claimed_seq
+    postgres = connection.vendor == "postgresql"
+    try:
+        with transaction.atomic():
+            state = GraphRebuildState.objects.select_for_update().filter(study_id=study_id).first()
+            leased = (
+                state is not None
+                and state.running_since is not None
+                and state.running_since > now - REBUILD_LEASE
+            )
+            # With the lock in hand, a claim within its lease is a dead worker's.
+            if state is None or (leased and not postgres):
+                holder_unlock(study_id)
+                return None
+            state.running_since = now
+            state.is_queued = False
+            state.claimed_seq = state.requested_seq
+            state.save(update_fields=["running_since", "is_queued", "claimed_seq"])
+    except BaseException:
+        holder_unlock(study_id)
+        raise
+    held().add(study_id)
+    return state.claimed_seq
+
+
+def _rebuild_release(study_id: int) -> None:
+    held().discard(study_id)
+    holder_unlock(study_id)
 
 
 def snapshot_rebuild_run(*, study_id: int) -> GraphSnapshot | None:
@@ -300,13 +333,15 @@ def snapshot_rebuild_run(*, study_id: int) -> GraphSnapshot | None:
             if newer_seq is None:
                 return snapshot
             seq = newer_seq
+        # Too many rounds in a row: hand the rest to a fresh task rather than hog the worker.
+        with transaction.atomic():
+            GraphRebuildState.objects.filter(study_id=study_id).update(running_since=None)
+            snapshot_rebuild_request(study_id=study_id)
     except BaseException:
         GraphRebuildState.objects.filter(study_id=study_id).update(running_since=None)
         raise
-    # Too many rounds in a row: hand the rest to a fresh task rather than hog the worker.
-    with transaction.atomic():
-        GraphRebuildState.objects.filter(study_id=study_id).update(running_since=None)
-        snapshot_rebuild_request(study_id=study_id)
+    finally:
+        _rebuild_release(study_id)
     return snapshot
 
 

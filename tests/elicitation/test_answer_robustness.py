@@ -1,0 +1,259 @@
+"""An answer always ends with a final frame (done, stopped, or an error saying "Try again"),
+whatever happens on the way: an over-long card, a model that sends garbage, a web server that
+dies mid-answer. Real uvicorn servers, a real WebSocket, the fake OpenAI server."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx2
+import pytest
+from websockets.sync.client import ClientConnection, connect
+
+from elicitation.interview.offline_cards import card_from_answers, card_revise
+from elicitation.models import CardProposal, Interview, Message
+from elicitation.services import demo_study_seed
+from inference.schemas import TITLE_MAX_CHARS, CardShapeError, validate_card
+from inference.testing import FakeLLMServer
+from tests.factories import make_question, make_study
+from tests.support.journey import cookie_header, enter_study
+from tests.support.processes import start_asgi_server, wait_until
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+IDLE = {"type": "status", "state": "idle"}
+GOOD_CARD = {
+    "title": "Honest care for a friend",
+    "description": "Helping a friend without deceiving anyone on her behalf.",
+    "policies": [
+        "WORRIES my friend has not said out loud",
+        "WAYS to refuse the lie while staying on her side",
+        "PEOPLE who would be hurt by the deception",
+    ],
+}
+
+
+class Chat:
+    def __init__(self, base_url: str, client: httpx2.Client, interview_id: int) -> None:
+        self.base_url = base_url
+        self.client = client
+        self.interview_id = interview_id
+        self.ws: ClientConnection = self.open()
+
+    def open(self, base_url: str | None = None) -> ClientConnection:
+        base = base_url or self.base_url
+        return connect(
+            f"{base.replace('http', 'ws')}/ws/interviews/{self.interview_id}/",
+            additional_headers={"Cookie": cookie_header(self.client), "Origin": base},
+        )
+
+    def say(self, text: str) -> None:
+        self.ws.send(
+            json.dumps({"type": "user_message", "client_id": str(uuid.uuid4()), "text": text})
+        )
+
+    def until(
+        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 20
+    ) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        frames: list[dict[str, Any]] = []
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no matching frame within {timeout} s: {frames}")
+            frames.append(json.loads(self.ws.recv(timeout=left)))
+            if predicate(frames[-1]):
+                return frames
+
+    def until_idle(self, timeout: float = 20) -> list[dict[str, Any]]:
+        return self.until(lambda f: f == IDLE, timeout)
+
+
+def _of(frames: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [f for f in frames if f["type"] == kind]
+
+
+LONG_WORD = "x" * 250
+
+
+def test_offline_cards_never_have_over_long_fields() -> None:
+    card = card_from_answers(
+        [f"My friend {LONG_WORD} asked me to lie.", f"I noticed {LONG_WORD} {LONG_WORD}.", "More."]
+    )
+    assert len(card["title"]) <= TITLE_MAX_CHARS
+    revised, _ = card_revise(card, f"call it {LONG_WORD} {LONG_WORD} {LONG_WORD}")
+    assert revised is not None
+    assert len(revised["title"]) <= TITLE_MAX_CHARS
+    added, _ = card_revise(card, f"add {LONG_WORD} please, it matters to {LONG_WORD}")
+    assert added is not None
+    assert len(added["title"]) <= TITLE_MAX_CHARS
+
+
+def test_a_card_title_over_the_column_length_is_refused_with_a_reason() -> None:
+    with pytest.raises(CardShapeError) as refused:
+        validate_card({**GOOD_CARD, "title": f"Caring about {LONG_WORD} things"})
+    assert f"at most {TITLE_MAX_CHARS} characters" in str(refused.value)
+
+
+def test_a_long_message_with_the_offline_interviewer_ends_with_a_valid_card(
+    asgi_server: str,
+) -> None:
+    demo_study_seed()
+    client = httpx2.Client(base_url=asgi_server)
+    chat = Chat(asgi_server, client, enter_study(client, "demo"))
+    with chat.ws:
+        for text in (
+            f"My friend {LONG_WORD} asked me to lie for her.",
+            f"I noticed {LONG_WORD} and {LONG_WORD} at once.",
+            f"A wise person would notice {LONG_WORD} too.",
+        ):
+            chat.say(text)
+            frames = chat.until_idle()
+            assert [f["role"] for f in _of(frames, "message")] == ["user", "assistant"]
+            assert not _of(frames, "error")
+        card = _of(frames, "card_proposed")[-1]["card"]
+        assert len(card["title"]) <= TITLE_MAX_CHARS
+        # Later messages are still answered, each with its final frame.
+        chat.say(f"Please call it {LONG_WORD} {LONG_WORD} {LONG_WORD}")
+        frames = chat.until_idle()
+        assert [f["role"] for f in _of(frames, "message")] == ["user", "assistant"]
+        assert all(len(f["card"]["title"]) <= TITLE_MAX_CHARS for f in _of(frames, "card_proposed"))
+    assert Message.objects.filter(interview_id=chat.interview_id, role="assistant").count() == 4
+    assert CardProposal.objects.filter(interview_id=chat.interview_id).exists()
+
+
+def _llm_env(subprocess_env: dict[str, str], fake: FakeLLMServer) -> dict[str, str]:
+    # A long timeout on purpose: an answer must end for what it is, not by timing out.
+    return {
+        **subprocess_env,
+        "LLM_BASE_URL": fake.base_url,
+        "LLM_API_KEY": "test-key",
+        "LLM_MODEL": "fake-model",
+        "LLM_TIMEOUT_S": "30",
+        "LLM_MAX_RETRIES": "0",
+    }
+
+
+@pytest.fixture(scope="module")
+def llm_server(subprocess_env: dict[str, str], fake_llm_server: FakeLLMServer) -> Iterator[str]:
+    proc, base_url = start_asgi_server(_llm_env(subprocess_env, fake_llm_server))
+    yield base_url
+    proc.stop()
+
+
+def _model_chat(base_url: str) -> Chat:
+    study = make_study(interviewer_backend="openai", interviewer_model="fake-model")
+    make_question(study, text="My friend asked me to lie for her. What should I do?")
+    client = httpx2.Client(base_url=base_url)
+    return Chat(base_url, client, enter_study(client, study.slug))
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    ["<html><body>Bad gateway</body></html>\n", "data: {this is not json\n\n", "data: 42\n\n"],
+)
+def test_a_model_stream_of_garbage_ends_with_try_again_in_seconds(
+    llm_server: str, fake_llm: FakeLLMServer, garbage: str
+) -> None:
+    fake_llm.script({"garbage": garbage, "match": "G1"}, {"text": "A real answer.", "match": "G2"})
+    chat = _model_chat(llm_server)
+    with chat.ws:
+        chat.say("G1: hello")
+        started = time.monotonic()
+        frames = chat.until_idle(timeout=5)
+        assert time.monotonic() - started < 5
+        errors = _of(frames, "error")
+        assert len(errors) == 1
+        assert "Try again" in errors[0]["message"]
+        # Nothing was stored for the garbage, and the next message is answered.
+        assert [f["role"] for f in _of(frames, "message")] == ["user"]
+        chat.say("G2: again")
+        frames = chat.until_idle()
+        assert _of(frames, "message")[-1]["text"] == "A real answer."
+    assert not Interview.objects.get(pk=chat.interview_id).answer_started_at
+
+
+def test_a_model_card_with_an_over_long_title_is_asked_again(
+    llm_server: str, fake_llm: FakeLLMServer
+) -> None:
+    long_title = {**GOOD_CARD, "title": f"Caring about {LONG_WORD} things"}
+    fake_llm.script(
+        {
+            "text": "Here is a card.",
+            "tool_call": {"name": "propose_card", "arguments": long_title},
+            "match": "T1",
+        },
+        {"tool_call": {"name": "propose_card", "arguments": GOOD_CARD}},
+    )
+    chat = _model_chat(llm_server)
+    with chat.ws:
+        chat.say("T1: make me a card")
+        frames = chat.until_idle()
+    assert {"type": "status", "state": "retrying"} in frames
+    assert _of(frames, "card_proposed")[-1]["card"]["title"] == GOOD_CARD["title"]
+    correction = fake_llm.chat_requests()[-1]["messages"][-1]["content"]
+    assert f"at most {TITLE_MAX_CHARS} characters" in correction
+
+
+def _checkpoint(interview_id: int) -> str:
+    row = Message.objects.filter(interview_id=interview_id, seq=0, role="system").first()
+    return row.text if row is not None else ""
+
+
+def test_a_server_killed_mid_answer_leaves_its_text_and_a_free_interview(
+    subprocess_env: dict[str, str], fake_llm: FakeLLMServer
+) -> None:
+    env = _llm_env(subprocess_env, fake_llm)
+    fake_llm.configure(tokens_per_second=20)
+    long_answer = " ".join(f"word{i}" for i in range(400))
+    fake_llm.script({"text": long_answer, "match": "K1"}, {"text": "Welcome back.", "match": "K2"})
+    first, base_url = start_asgi_server(env)
+    try:
+        chat = _model_chat(base_url)
+        with chat.ws:
+            chat.say("K1: tell me everything")
+            chat.until(lambda f: f["type"] == "token")
+            # The answer's text so far is checkpointed while it streams.
+            wait_until(
+                lambda: len(_checkpoint(chat.interview_id)) > 20,
+                timeout=10,
+                what="a checkpoint of the streaming answer",
+            )
+            first.stop(signal.SIGKILL)
+    finally:
+        first.stop(signal.SIGKILL)
+    saved = _checkpoint(chat.interview_id)
+    assert long_answer.startswith(saved)
+
+    second, base_url = start_asgi_server(env)
+    try:
+        chat.ws = chat.open(base_url)
+        with chat.ws:
+            chat.ws.send(json.dumps({"type": "resume", "after_seq": 1}))
+            started = time.monotonic()
+            frames = chat.until_idle(timeout=15)
+            assert time.monotonic() - started < 15
+            answers = [f for f in _of(frames, "message") if f["role"] == "assistant"]
+            assert len(answers) == 1
+            assert answers[0]["stopped"] is True
+            assert answers[0]["text"].startswith(saved)
+            assert long_answer.startswith(answers[0]["text"])
+            # The interview takes the next message at once.
+            chat.say("K2: are you there?")
+            frames = chat.until_idle()
+            assert _of(frames, "message")[-1]["text"] == "Welcome back."
+    finally:
+        second.stop()
+    stored = list(Message.objects.filter(interview_id=chat.interview_id).order_by("seq"))
+    assert [(m.seq, m.role, m.is_stopped) for m in stored] == [
+        (1, "user", False),
+        (2, "assistant", True),
+        (3, "user", False),
+        (4, "assistant", False),
+    ]
+    assert not Interview.objects.get(pk=chat.interview_id).answer_started_at

@@ -17,9 +17,17 @@ _retry: Any = LLM_TASK_RETRY
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
-def values_card_canonicalise(card_id: int) -> int:
+def values_card_screen(card_id: int) -> str:
+    # Idempotent: only a card still PENDING takes a verdict (written under a row lock), so a
+    # redelivery returns the verdict already written.
+    return services.values_card_screen(card_id=card_id).screening
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def values_card_canonicalise(card_id: int) -> int | None:
     # Idempotent: a card that already has its value keeps it, and the canonicaliser answers
-    # a card it has decided with its recorded decision, so a redelivery is harmless.
+    # a card it has decided with its recorded decision, so a redelivery is harmless. A card
+    # that is not visible (pending, held, rejected) is left without a value.
     return services.values_card_canonicalise(card_id=card_id)
 
 

@@ -127,6 +127,7 @@ def participant_and_card_counts() -> tuple[dict[int, int], dict[int, int]]:
 def card_value_ids(*, question_ids: Iterable[int]) -> set[int]:
     """The values that participants' cards on these questions became."""
     rows = _Card.objects.filter(question_id__in=set(question_ids), value__isnull=False)
+    rows = rows.filter(screening__in=_Card.VISIBLE)  # held or rejected cards count for nothing
     return set(rows.values_list("value_id", flat=True))
 
 
@@ -134,6 +135,8 @@ def cards_without_value_count(*, study_id: int) -> int:
     """Confirmed cards of the study still waiting for their canonical value (the pipeline's
     progress on the researcher page)."""
     pending = _Card.objects.filter(participant__study_id=study_id, value__isnull=True)
+    # A card held for staff review or rejected is not waiting for a value either.
+    pending = pending.exclude(screening__in=("held", "rejected"))
     # A staff preview's card is never canonicalised: it is not waiting.
     count: int = pending.exclude(participant__is_preview=True).count()
     return count

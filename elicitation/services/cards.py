@@ -29,24 +29,37 @@ def _card_text(card_id: int, title: str, description: str, policies: list[str]) 
     return CardText(title, description, tuple(str(p) for p in policies), card_id)
 
 
-def _value_assign(*, card_id: int, value_id: int) -> int:
-    """Write the card's value unless it has one already (the first answer stays)."""
-    ValuesCard.objects.filter(pk=card_id, value__isnull=True).update(value_id=value_id)
-    assigned: int = ValuesCard.objects.values_list("value_id", flat=True).get(pk=card_id)
+def _value_assign(*, card_id: int, value_id: int) -> int | None:
+    """Write the card's value unless it has one already (the first answer stays), and only
+    while the card is visible: a card held or rejected during the model call stays without."""
+    ValuesCard.objects.filter(
+        pk=card_id, value__isnull=True, screening__in=ValuesCard.VISIBLE
+    ).update(value_id=value_id)
+    assigned: int | None = ValuesCard.objects.values_list("value_id", flat=True).get(pk=card_id)
     return assigned
 
 
-def values_card_canonicalise(*, card_id: int) -> int:
-    """Give a submitted card its canonical value (idempotent: a card that has one keeps it)."""
+def values_card_canonicalise(*, card_id: int) -> int | None:
+    """Give a submitted card its canonical value (idempotent: a card that has one keeps it).
+    Only a visible card (passed screening or approved) is canonicalised: a pending, held or
+    rejected one gets no value, so no other participant is shown it. None for those."""
     card = (
         ValuesCard.objects.filter(pk=card_id)
         .values(
-            "value_id", "participant__study_id", "question_id", "title", "description", "policies"
+            "value_id",
+            "participant__study_id",
+            "question_id",
+            "title",
+            "description",
+            "policies",
+            "screening",
         )
         .first()
     )
     if card is None:
         raise ApplicationError("not_found", "No such card.")
+    if card["screening"] not in ValuesCard.VISIBLE:
+        return None
     if card["value_id"] is not None:
         return int(card["value_id"])
     result = card_canonicalise(
@@ -54,42 +67,54 @@ def values_card_canonicalise(*, card_id: int) -> int:
         card=_card_text(card_id, card["title"], card["description"], card["policies"]),
     )
     value_id = _value_assign(card_id=card_id, value_id=result.value_id)
+    if value_id is None:  # screening or staff took the card back meanwhile
+        return None
     # The graph side decides whether a context of the question is due for stories.
     stories_request_if_due(study_id=card["participant__study_id"], question_id=card["question_id"])
     return value_id
 
 
 CANONICALISE_TASK = "elicitation.tasks.values_card_canonicalise"
+SCREEN_TASK = "elicitation.tasks.values_card_screen"
 
 
-def _canonicalise_send(card_ids: list[int]) -> None:
+def _send_each(task: str, card_ids: list[int]) -> None:
     for card_id in card_ids:
-        current_app.send_task(CANONICALISE_TASK, args=[card_id])
+        current_app.send_task(task, args=[card_id])
 
 
 @transaction.atomic
 def cards_canonicalise_sweep(*, submitted_before: datetime) -> int:
-    """Send canonicalisation again for cards of open studies, submitted before the cut-off,
-    that still have no value (a lost task); the task is idempotent. Returns how many."""
-    card_ids = list(
-        ValuesCard.objects.filter(
-            value__isnull=True,
-            participant__study__status=Study.Status.OPEN,
-            participant__is_preview=False,  # a preview's card never becomes a value
-            submitted_at__lt=submitted_before,
-        )
-        .order_by("id")
-        .values_list("id", flat=True)
+    """Send again what a lost task missed, for cards of open studies submitted before the
+    cut-off: screening for cards still PENDING, canonicalisation for visible cards still
+    without a value (both tasks are idempotent). Held and rejected cards wait for staff.
+    Returns how many tasks it sent."""
+    waiting = ValuesCard.objects.filter(
+        value__isnull=True,
+        participant__study__status=Study.Status.OPEN,
+        participant__is_preview=False,  # a preview's card never becomes a value
+        submitted_at__lt=submitted_before,
+    ).order_by("id")
+    to_screen = list(
+        waiting.filter(screening=ValuesCard.Screening.PENDING).values_list("id", flat=True)
     )
-    transaction.on_commit(lambda: _canonicalise_send(card_ids))
-    return len(card_ids)
+    to_canonicalise = list(
+        waiting.filter(screening__in=ValuesCard.VISIBLE).values_list("id", flat=True)
+    )
+    transaction.on_commit(lambda: _send_each(SCREEN_TASK, to_screen), robust=True)
+    transaction.on_commit(lambda: _send_each(CANONICALISE_TASK, to_canonicalise), robust=True)
+    return len(to_screen) + len(to_canonicalise)
 
 
 def study_cards_canonicalise(*, study_id: int) -> dict[str, int]:
-    """Give every card of the study that has no canonical value one (the batch command)."""
+    """Give every visible card of the study that has no canonical value one (the batch
+    command); cards pending screening, held or rejected are left alone."""
     pending = list(
         ValuesCard.objects.filter(
-            participant__study_id=study_id, participant__is_preview=False, value__isnull=True
+            participant__study_id=study_id,
+            participant__is_preview=False,
+            value__isnull=True,
+            screening__in=ValuesCard.VISIBLE,
         )
         .order_by("submitted_at", "id")
         .values_list("id", "title", "description", "policies")
@@ -98,7 +123,7 @@ def study_cards_canonicalise(*, study_id: int) -> dict[str, int]:
     results = cards_canonicalise_batch(study_id=study_id, cards=cards)
     for card, result in zip(cards, results, strict=True):
         assert card.card_id is not None
-        _value_assign(card_id=card.card_id, value_id=result.value_id)
+        _value_assign(card_id=card.card_id, value_id=result.value_id)  # None if taken back
     questions = ValuesCard.objects.filter(pk__in=[c.card_id for c in cards]).values_list(
         "question_id", flat=True
     )

@@ -20,6 +20,7 @@ from moralgraph.models import (
     UpgradeVote,
     Value,
 )
+from moralgraph.selectors.integrity import exclusions_out_of_step
 
 SWEEP_STAMP = "pipeline-sweep.txt"
 # As long as a rebuild may hold its claim (the rebuild's own lease).
@@ -53,7 +54,13 @@ def snapshot_is_stale(*, study_id: int) -> bool:
         return False
     snapshots = GraphSnapshot.objects.filter(study_id=study_id)
     newest_snapshot = snapshots.aggregate(t=Max("created_at"))["t"]
-    if newest_snapshot is not None and newest_snapshot >= newest_vote:
+    # A quarantine or release casts no vote: the live snapshot is stale too when it left out
+    # other participants than the graph leaves out now.
+    if (
+        newest_snapshot is not None
+        and newest_snapshot >= newest_vote
+        and not exclusions_out_of_step(study_id=study_id)
+    ):
         return False
     state = GraphRebuildState.objects.filter(study_id=study_id).first()
     if state is None:

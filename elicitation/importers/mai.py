@@ -13,6 +13,11 @@ Mapping (`mai_rows` reads the files):
 - valuesCard.json → ValuesCard (source_id = id, linked to its canonical value)
 - impression.json + vote.json → selections; edge.json → upgrade votes;
   edgeHypothesis.json → upgrade hypotheses
+- graphPositionVerification.json → PositionVerification, deduplicationVerification.json →
+  DedupVerification (by the user; the latter on the raw card `valuesCardId`). Their
+  `deduplicatedCardId` belongs to a later re-deduplication, not to the canonical values, so
+  the row names no value: the id stays in its source id ("position:<userId>:<dedupId>",
+  "dedup:<userId>:<valuesCardId>:<dedupId>").
 """
 
 from __future__ import annotations
@@ -26,7 +31,14 @@ from django.db import transaction
 
 from elicitation.importers import mai_rows
 from elicitation.importers.mai_rows import Dump
-from elicitation.models import Participant, Question, Study, ValuesCard
+from elicitation.models import (
+    DedupVerification,
+    Participant,
+    PositionVerification,
+    Question,
+    Study,
+    ValuesCard,
+)
 from moralgraph.services import (
     contexts_import,
     hypotheses_import,
@@ -66,12 +78,13 @@ def mai_study_import(*, folder: Path, slug: str, title: str = "") -> tuple[Study
     values = {
         int(source): pk
         for source, pk in values_import(study_id=study.pk, values=mai_rows.value_rows(dump)).items()
-        if source.isdigit()
+        if source.isascii() and source.isdigit()
     }
     contexts = contexts_import(study_id=study.pk, contexts=mai_rows.context_rows(dump, questions))
     participants = _participants_sync(study, mai_rows.participant_sources(dump))
     ids = _Ids(questions=questions, values=values, contexts=contexts, participants=participants)
     cards = _cards_sync(study, dump, ids)
+    checks = _checks_sync(study, dump, ids)
     graph = _graph_rows_import(study.pk, dump, ids)
     report = ImportReport(
         counts={
@@ -81,6 +94,7 @@ def mai_study_import(*, folder: Path, slug: str, title: str = "") -> tuple[Study
             "participants": len(participants),
             "cards": cards,
             **graph,
+            **checks,
         }
     )
     return study, report
@@ -159,6 +173,46 @@ def _cards_sync(study: Study, dump: Dump, ids: _Ids) -> int:
         ["title", "description", "policies", "value_id"],
     )
     return ValuesCard.objects.filter(participant__study=study).count()
+
+
+def _checks_sync(study: Study, dump: Dump, ids: _Ids) -> dict[str, int]:
+    """The participants' legitimacy checks: is their value's position fair, is the merged
+    value the same as their card; the study's counts of each."""
+    card_of = dict(
+        ValuesCard.objects.filter(participant__study=study)
+        .exclude(source_id="")
+        .values_list("source_id", "id")
+    )
+    positions = PositionVerification.objects.filter(participant__study=study)
+    _sync_by_source_id(
+        PositionVerification,
+        positions,
+        [
+            PositionVerification(
+                participant_id=ids.participants[f"user:{row['userId']}"],
+                source_id=mai_rows.position_check_source(row),
+                is_fair=bool(row["isSatisfiedWithPosition"]),
+            )
+            for row in dump.position_checks
+        ],
+        ["is_fair"],
+    )
+    dedups = DedupVerification.objects.filter(participant__study=study)
+    _sync_by_source_id(
+        DedupVerification,
+        dedups,
+        [
+            DedupVerification(
+                participant_id=ids.participants[f"user:{row['userId']}"],
+                card_id=card_of.get(str(row["valuesCardId"])),
+                source_id=mai_rows.dedup_check_source(row),
+                option=row["option"],
+            )
+            for row in dump.dedup_checks
+        ],
+        ["option", "card_id"],
+    )
+    return {"position_checks": positions.count(), "dedup_checks": dedups.count()}
 
 
 def _graph_rows_import(study_id: int, dump: Dump, ids: _Ids) -> dict[str, int]:

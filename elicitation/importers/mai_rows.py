@@ -34,6 +34,11 @@ class Dump:
     votes: list[Record]
     impressions: list[Record]
     hypotheses: list[Record]
+    # The legitimacy checks (graphPositionVerification.json, deduplicationVerification.json;
+    # empty when a dump lacks them). Their deduplicatedCardId is a later re-deduplication's id
+    # space, not a canonical card id, so it names no value here: it is kept in the source id.
+    position_checks: list[Record]
+    dedup_checks: list[Record]
     # "user:<userId>" → when the participant joined, from participants.csv (when present).
     joined: dict[str, datetime]
 
@@ -49,6 +54,10 @@ def _load(folder: Path, name: str) -> list[Record]:
     with (folder / f"{name}.json").open(encoding="utf-8") as handle:
         rows: list[Record] = json.load(handle)
     return rows
+
+
+def _load_if_present(folder: Path, name: str) -> list[Record]:
+    return _load(folder, name) if (folder / f"{name}.json").is_file() else []
 
 
 def load_dump(folder: Path) -> Dump:
@@ -71,6 +80,8 @@ def load_dump(folder: Path) -> Dump:
         votes=_load(folder, "vote"),
         impressions=_load(folder, "impression"),
         hypotheses=_load(folder, "edgeHypothesis"),
+        position_checks=_load_if_present(folder, "graphPositionVerification"),
+        dedup_checks=_load_if_present(folder, "deduplicationVerification"),
         joined=joined,
     )
 
@@ -78,7 +89,8 @@ def load_dump(folder: Path) -> Dump:
 def participant_sources(dump: Dump) -> dict[str, datetime | None]:
     """Every person the dump mentions, by source id, with when they joined where known."""
     joined: dict[str, datetime | None] = dict(dump.joined)
-    for row in [*dump.edges, *dump.votes, *dump.impressions]:
+    checks = [*dump.position_checks, *dump.dedup_checks]
+    for row in [*dump.edges, *dump.votes, *dump.impressions, *checks]:
         joined.setdefault(f"user:{row['userId']}", None)
     for card in dump.raw_cards:
         joined.setdefault(f"chat:{card['chatId']}", when(card["createdAt"]))
@@ -173,3 +185,11 @@ def vote_rows(
         )
         for row in dump.edges
     ]
+
+
+def position_check_source(row: Record) -> str:
+    return f"position:{row['userId']}:{row['deduplicatedCardId']}"
+
+
+def dedup_check_source(row: Record) -> str:
+    return f"dedup:{row['userId']}:{row['valuesCardId']}:{row['deduplicatedCardId']}"

@@ -13,10 +13,11 @@ from elicitation.models import Interview, InviteCode, Participant, Study, Values
 
 
 def participant_for_session(*, study: Study, participant_ids: list[int]) -> Participant | None:
-    """This browser session's participant in the study, if it has entered it."""
+    """This browser session's participant in the study, if it has entered it (and has not
+    withdrawn since: a withdrawn participation is over in every browser)."""
     return (
         Participant.objects.select_related("study")
-        .filter(pk__in=participant_ids, study=study)
+        .filter(pk__in=participant_ids, study=study, withdrawn_at__isnull=True)
         .order_by("-pk")
         .first()
     )

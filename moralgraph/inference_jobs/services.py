@@ -21,15 +21,24 @@ from moralgraph.inference_jobs.rules import (
     job_parameters,
     llm_is_configured,
 )
-from moralgraph.models import GraphSnapshot, InferenceJob
+from moralgraph.models import GraphSnapshot, InferenceJob, SnapshotSupersession
 
 RUN_TASK = "moralgraph.tasks.inference_job_run"
+SUPERSEDED = (
+    "This snapshot is superseded (a participant it counted withdrew): make new outputs from "
+    "the live graph instead."
+)
+
+
+def _refuse_superseded(snapshot_id: int) -> None:
+    if SnapshotSupersession.objects.filter(snapshot_id=snapshot_id).exists():
+        raise MoralGraphError("superseded", SUPERSEDED)
 
 
 def _enqueue(job_id: int) -> None:
     # Sent by name: `moralgraph.tasks` imports the runner, which imports this module, so
     # importing the task here would make a circle. After commit, so the worker finds the row.
-    transaction.on_commit(lambda: current_app.send_task(RUN_TASK, args=[job_id]))
+    transaction.on_commit(lambda: current_app.send_task(RUN_TASK, args=[job_id]), robust=True)
 
 
 def _locked(job_id: int) -> InferenceJob:
@@ -59,6 +68,7 @@ def inference_job_start(
     checked = job_parameters(kind, parameters)
     if not GraphSnapshot.objects.filter(pk=snapshot_id).exists():
         raise MoralGraphError("not_found", "No such snapshot.")
+    _refuse_superseded(snapshot_id)
     job = InferenceJob.objects.create(
         snapshot_id=snapshot_id,
         kind=kind,
@@ -80,6 +90,7 @@ def inference_job_resume(*, job_id: int, max_tokens_total: int | None) -> Infere
         )
     if job.kind in NEEDS_LLM and not llm_is_configured():
         raise MoralGraphError("offline", "No model server is configured (LLM_BASE_URL is empty).")
+    _refuse_superseded(job.snapshot_id)
     job.parameters = job_parameters(
         job.kind, {**job.parameters, "max_tokens_total": max_tokens_total}
     ).as_json()

@@ -15,6 +15,7 @@ from moralgraph.selectors import explorer
 from moralgraph.selectors import snapshots as snapshot_selectors
 from moralgraph.web.access import study_required
 from moralgraph.web.lookups import snapshot_or_404, study_or_404
+from moralgraph.web.superseded import gone_if_superseded
 
 
 @require_GET
@@ -25,6 +26,9 @@ def value_details_json(
     """404 for another study's snapshot or a value the snapshot does not hold."""
     study = study_or_404(slug)
     snapshot = snapshot_or_404(study.id, snapshot_id)
+    gone = gone_if_superseded(snapshot, slug=study.slug, as_json=True)
+    if gone is not None:
+        return gone
     details = explorer.value_details(
         study_id=study.id,
         document=snapshot_selectors.snapshot_document_get(snapshot),

@@ -13,6 +13,7 @@ from django.utils import formats, timezone
 from django.views.decorators.http import require_GET
 
 from moralgraph.selectors import snapshots as snapshot_selectors
+from moralgraph.selectors import supersession as supersession_selectors
 from moralgraph.web import presenters
 from moralgraph.web.access import study_required
 from moralgraph.web.lookups import study_or_404
@@ -29,7 +30,12 @@ def live_winners_json(request: HttpRequest, slug: str) -> HttpResponse:
     study = study_or_404(slug)
     snapshot = snapshot_selectors.snapshot_get(study_id=study.id)
     body: dict[str, Any] = {"snapshot_id": None, "winners": []}
-    if snapshot is not None:
+    if snapshot is not None and supersession_selectors.snapshot_supersession(
+        snapshot_id=snapshot.pk
+    ):
+        # Superseded (a participant it counted withdrew): no text until the rebuild is stored.
+        body = {"snapshot_id": snapshot.pk, "superseded": True, "winners": []}
+    elif snapshot is not None:
         document = snapshot_selectors.snapshot_document_get(snapshot)
         body = {
             "snapshot_id": snapshot.pk,

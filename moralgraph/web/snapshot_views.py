@@ -20,6 +20,7 @@ from moralgraph.inference_jobs import selectors as job_selectors
 from moralgraph.models import GraphSnapshot
 from moralgraph.selectors import snapshots as snapshot_selectors
 from moralgraph.selectors import studies as study_selectors
+from moralgraph.selectors import supersession as supersession_selectors
 from moralgraph.services import named_snapshots
 from moralgraph.services import snapshots as snapshot_services
 from moralgraph.studies import StudyRef
@@ -28,6 +29,7 @@ from moralgraph.web.access import staff_required, study_required, visible_study_
 from moralgraph.web.forms import InferenceJobForm, SnapshotBuildForm
 from moralgraph.web.lookups import snapshot_or_404, study_or_404
 from moralgraph.web.pipeline_views import pipeline_context
+from moralgraph.web.superseded import gone_if_superseded
 from moralgraph.web.svg import graph_picture
 
 EDGE_LIMIT = 100
@@ -81,12 +83,27 @@ def _study_page(
         "build_form": build_form,
         "building": _named_build_state(study, request.GET.get("building", "")),
         **pipeline_context(study.id),
+        **_supersession_context(study, snapshot),
     }
-    if snapshot is not None:
+    if snapshot is not None and context["superseded"] is None:
         context.update(
             _snapshot_context(study, snapshot, show_all=request.GET.get("edges") == "all")
         )
     return render(request, "moralgraph/study_detail.html", context)
+
+
+def _supersession_context(study: StudyRef, snapshot: GraphSnapshot | None) -> dict[str, Any]:
+    """A superseded snapshot shows a banner instead of its text; every inference job made
+    from a superseded snapshot of the study is listed as affected."""
+    return {
+        "superseded": (
+            supersession_selectors.snapshot_supersession(snapshot_id=snapshot.pk)
+            if snapshot is not None
+            else None
+        ),
+        "affected_jobs": supersession_selectors.affected_inference_jobs(study_id=study.id),
+        "superseded_ids": supersession_selectors.superseded_snapshot_ids(study_id=study.id),
+    }
 
 
 def _snapshot_context(
@@ -157,7 +174,7 @@ def snapshot_build_named_request(request: HttpRequest, slug: str) -> HttpRespons
 
 
 def _side(study: StudyRef, raw: str) -> GraphSnapshot:
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise Http404("No such snapshot of this study.")
     return snapshot_or_404(study.id, int(raw))
 
@@ -196,6 +213,10 @@ def _diff_page(
         "against": against,
         "history": snapshot_selectors.snapshot_history(study_id=study.id),
     }
+    for side in (snapshot, against):
+        gone = gone_if_superseded(side, slug=study.slug) if side is not None else None
+        if gone is not None:
+            return gone
     if against is not None:
         try:
             change = snapshot_services.snapshot_diff(
@@ -215,6 +236,9 @@ def snapshot_export(request: HttpRequest, slug: str, snapshot_id: int, fmt: str)
     if fmt not in FORMATS:
         raise Http404("No such export format.")
     snapshot = snapshot_or_404(study.id, snapshot_id)
+    gone = gone_if_superseded(snapshot, slug=study.slug)
+    if gone is not None:
+        return gone
     exported = export_file(snapshot, fmt, slug=study.slug)
     response = HttpResponse(exported.content, content_type=exported.content_type)
     response["Content-Disposition"] = f'attachment; filename="{exported.filename}"'

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from elicitation import selectors, services
 from elicitation.errors import ApplicationError
+from elicitation.exports import safe_cell
 from elicitation.models import Study
 from elicitation.staff.access import study_required
 from elicitation.staff.lookups import study_or_404
@@ -119,8 +120,9 @@ def invite_codes(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def csv_cell(value: str) -> str:
-    """A cell a spreadsheet shows as text: one that could start a formula gets a quote."""
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+    """A cell a spreadsheet shows as text: one that could start a formula gets a quote (the
+    rule of every CSV export, `elicitation.exports.safe_cell`)."""
+    return str(safe_cell(value))
 
 
 @study_required

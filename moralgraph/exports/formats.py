@@ -1,6 +1,7 @@
 """The export formats of a snapshot document: the published reference file's JSON shape,
 GraphML and GEXF (through networkx), and CSV tables. Pure: a snapshot dict in, files or plain
-data out. Exports never contain emails, names or external ids (snapshots do not hold any);
+data out. Every CSV cell goes through `cells.safe_row` (text that could start a spreadsheet
+formula gets a leading apostrophe). Exports never contain emails, names or external ids (snapshots do not hold any);
 participants appear only under pseudonymous ids (votes.csv, written by `exports.files`)."""
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import networkx as nx
+
+from moralgraph.exports.cells import safe_row
 
 VOTES_CSV_HEADER = ("participant", "from", "to", "context", "choice", "created_at")
 
@@ -143,7 +146,7 @@ def _write_table(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(header)
-        writer.writerows(rows)
+        writer.writerows(safe_row(row) for row in rows)
 
 
 VALUES_CSV_HEADER = (
@@ -183,9 +186,10 @@ WINNERS_CSV_HEADER = (
 )
 
 
-def _number(x: Any) -> str:
-    """A float written in full (repr), so the tables round-trip the snapshot exactly."""
-    return repr(float(x))
+def _number(x: Any) -> float:
+    """A float, which csv writes in full (repr), so the tables round-trip the snapshot exactly;
+    kept a number (not text) so the formula guard leaves a negative value alone."""
+    return float(x)
 
 
 def _value_row(v: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -266,6 +270,6 @@ def write_votes_csv(rows: Iterable[Sequence[Any] | Mapping[str, Any]], path: str
                 values = list(row)
                 if len(values) != len(VOTES_CSV_HEADER):
                     raise ValueError(f"a vote row needs {len(VOTES_CSV_HEADER)} fields: {row!r}")
-            writer.writerow(values)
+            writer.writerow(safe_row(values))
             count += 1
     return count

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from elicitation import views
+from elicitation import finish_views, legitimacy_views, views, withdrawal_views
 
 app_name = "elicitation"
 
@@ -12,7 +12,16 @@ urlpatterns = [
     path("s/<slug:slug>/wise-values/", views.wise_values, name="wise_values"),
     path("s/<slug:slug>/stories/", views.upgrade_votes, name="upgrade_votes"),
     path("s/<slug:slug>/survey/", views.survey, name="survey"),
-    path("s/<slug:slug>/done/", views.finish, name="finish"),
+    path("s/<slug:slug>/done/", finish_views.finish, name="finish"),
+    path(
+        "s/<slug:slug>/done/position/",
+        legitimacy_views.position_answer,
+        name="finish_position_answer",
+    ),
+    path(
+        "s/<slug:slug>/done/same-value/", legitimacy_views.dedup_answer, name="finish_dedup_answer"
+    ),
+    path("s/<slug:slug>/withdraw/", withdrawal_views.withdraw, name="withdraw"),
     path("interviews/<int:interview_id>/", views.interview_page, name="interview"),
     path("interviews/<int:interview_id>/leave/", views.interview_leave, name="interview_leave"),
 ]

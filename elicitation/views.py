@@ -11,8 +11,9 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from elicitation import selectors, services
+from elicitation import client_signals, selectors, services
 from elicitation.errors import ApplicationError
+from elicitation.hygiene import parse_id, parse_ids
 from elicitation.interview.consumer import SESSION_PARTICIPANTS_KEY
 from elicitation.models import Interview, Participant, Study
 from elicitation.schemas import SURVEY_ITEMS, SURVEY_SCALE
@@ -62,6 +63,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@client_signals.browser_cookie_ensure
 def study_start(request: HttpRequest, slug: str) -> HttpResponse:
     study = _study(slug)
     if not study.is_open:
@@ -90,6 +92,7 @@ def study_start(request: HttpRequest, slug: str) -> HttpResponse:
                     invite_code=request.POST.get("invite_code", ""),
                     panel_study_id=request.GET.get("STUDY_ID", ""),
                     panel_session_id=request.GET.get("SESSION_ID", ""),
+                    **client_signals.participant_signals(request),
                 )
             except ApplicationError as exc:
                 error = exc.message
@@ -245,7 +248,7 @@ def wise_values(request: HttpRequest, slug: str) -> HttpResponse:
     error = ""
     picked: list[int] = []
     if request.method == "POST":
-        picked = [int(v) for v in request.POST.getlist("value") if v.isdigit()]
+        picked = parse_ids(request.POST.getlist("value"))
         try:
             services.wise_values_pick(participant=participant, picked_value_ids=picked)
         except ApplicationError as exc:
@@ -267,6 +270,7 @@ def wise_values(request: HttpRequest, slug: str) -> HttpResponse:
             else str(study.wise_values_shown),
             "error": error,
             "steps": _steps(study, "picks"),
+            "card": selectors.participant_card(participant=participant),
         },
         status=400 if error else 200,
     )
@@ -289,7 +293,7 @@ def upgrade_votes(request: HttpRequest, slug: str) -> HttpResponse:
             hypothesis = request.POST.get("hypothesis", "")
             services.upgrade_vote_submit(
                 participant=participant,
-                hypothesis_id=int(hypothesis) if hypothesis.isdigit() else 0,
+                hypothesis_id=parse_id(hypothesis) or 0,
                 choice=request.POST.get("choice", ""),
                 reason=request.POST.get("reason", "")[:4000],
             )
@@ -325,9 +329,9 @@ def survey(request: HttpRequest, slug: str) -> HttpResponse:
     error = ""
     answers: dict[str, int] = {}
     for item in SURVEY_ITEMS:
-        raw = request.POST.get(item.key, "")
-        if raw.isdigit():
-            answers[item.key] = int(raw)
+        answer = parse_id(request.POST.get(item.key, ""))
+        if answer is not None:
+            answers[item.key] = answer
     if request.method == "POST":
         try:
             services.survey_submit(
@@ -358,28 +362,4 @@ def survey(request: HttpRequest, slug: str) -> HttpResponse:
             "steps": _steps(study, "survey"),
         },
         status=400 if error else 200,
-    )
-
-
-def finish(request: HttpRequest, slug: str) -> HttpResponse:
-    found = _participant_at(request, slug, Stage.FINISHED)
-    if isinstance(found, HttpResponseRedirect):
-        return found
-    study, participant = found
-    panel = (
-        selectors.panel_return(study=study, participant=participant)
-        if study.participation_mode == Study.ParticipationMode.PANEL
-        else None
-    )
-    return render(
-        request,
-        "elicitation/finish.html",
-        {
-            "study": study,
-            "card": selectors.participant_card(participant=participant),
-            "position": selectors.participant_graph_position(participant=participant),
-            "completion_code": panel.code if panel else "",
-            "return_url": panel.url if panel else "",
-            "steps": _steps(study, "finished"),
-        },
     )

@@ -21,7 +21,12 @@ def wise_value_candidates(*, participant: Participant) -> list[int]:
     if card is None or card.question_id is None:
         return []
     from_cards = set(
-        ValuesCard.objects.filter(question_id=card.question_id, value__isnull=False)
+        ValuesCard.objects.filter(
+            # Only cards other participants may see (a held card has no value anyway).
+            question_id=card.question_id,
+            value__isnull=False,
+            screening__in=ValuesCard.VISIBLE,
+        )
         .exclude(participant=participant)
         .values_list("value_id", flat=True)
     )

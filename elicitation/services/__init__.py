@@ -1,14 +1,29 @@
 """Writes for the participant journey: one transaction each, keyword-only arguments. Views,
 consumers and tasks import this package; each concern has its module."""
 
+from elicitation.services.answer_checkpoints import (
+    ANSWER_CHECKPOINT_SEQ,
+    AnswerRecovery,
+    interview_answer_checkpoint,
+    interview_answer_checkpoint_discard,
+    interview_answer_recover,
+)
 from elicitation.services.cards import (
     CANONICALISE_TASK,
     MIN_EXCERPTS,
+    SCREEN_TASK,
     cards_canonicalise_sweep,
     contexts_mine_from_interviews,
     contexts_mine_request,
     study_cards_canonicalise,
     values_card_canonicalise,
+)
+from elicitation.services.dashboard import (
+    DASHBOARD_EVENT,
+    SEND_TIMEOUT_S,
+    dashboard_changed_send,
+    dashboard_group,
+    dashboard_notify,
 )
 from elicitation.services.demo import (
     demo_study_seed,
@@ -30,7 +45,6 @@ from elicitation.services.demographics import (
 from elicitation.services.interviews import (
     interview_answer_claim,
     interview_answer_release,
-    interview_answer_renew,
     interview_answer_store,
     interview_leave_without_card,
     interview_message_add_user,
@@ -55,9 +69,19 @@ from elicitation.services.journey import (
     wise_values_pick,
     wise_values_required,
 )
+from elicitation.services.legitimacy import (
+    MAX_POSITION_COMMENT_CHARS,
+    dedup_verify,
+    position_verify,
+)
 from elicitation.services.memberships import (
     study_member_add,
     study_member_remove,
+)
+from elicitation.services.moderation import (
+    MAX_REASON_CHARS,
+    values_card_approve,
+    values_card_reject,
 )
 from elicitation.services.participants import (
     hash_external_id,
@@ -67,6 +91,33 @@ from elicitation.services.participants import (
 )
 from elicitation.services.preview import (
     participant_preview_start,
+)
+from elicitation.services.quarantine import (
+    MAX_QUARANTINE_REASON,
+    participant_quarantine,
+    participant_release,
+)
+from elicitation.services.screening import (
+    JUDGE_UNAVAILABLE,
+    STAFF_APPROVAL_REQUIRED,
+    values_card_screen,
+)
+from elicitation.services.screening_rules import (
+    EMPTY_POLICY,
+    EMPTY_TEXT,
+    INSTRUCTIONS_IN_CARD,
+    INSTRUCTIONS_IN_MESSAGES,
+    LINK_IN_CARD,
+    LINK_IN_MESSAGES,
+    MIN_CARD_POLICIES,
+    POLICY_IS_TITLE,
+    POLICY_WITHOUT_WORDS,
+    REPEATED_POLICIES,
+    TOO_FEW_POLICIES,
+    CardToScreen,
+    card_screen,
+    has_instructions,
+    has_link,
 )
 from elicitation.services.studies import (
     STUDY_TRANSITIONS,
@@ -87,27 +138,60 @@ from elicitation.services.study_setup import (
     study_settings_update,
 )
 from elicitation.services.withdrawal import (
+    UNKNOWN_CODE,
+    WithdrawalOutcome,
+    participant_erase,
+    participant_withdraw,
     participant_withdrawal_code,
 )
 
 __all__ = [
+    "ANSWER_CHECKPOINT_SEQ",
+    "AnswerRecovery",
     "CANONICALISE_TASK",
+    "CardToScreen",
+    "DASHBOARD_EVENT",
     "DemographicAnswer",
     "DemographicAnswerError",
     "DemographicDefinitionError",
+    "EMPTY_POLICY",
+    "EMPTY_TEXT",
+    "INSTRUCTIONS_IN_CARD",
+    "INSTRUCTIONS_IN_MESSAGES",
     "INVITE_CODE_ALPHABET",
     "INVITE_CODE_LENGTH",
+    "JUDGE_UNAVAILABLE",
+    "LINK_IN_CARD",
+    "LINK_IN_MESSAGES",
     "MAX_INVITE_CODES_PER_BATCH",
+    "MAX_POSITION_COMMENT_CHARS",
+    "MAX_QUARANTINE_REASON",
+    "MAX_REASON_CHARS",
+    "MIN_CARD_POLICIES",
     "MIN_EXCERPTS",
+    "POLICY_IS_TITLE",
+    "POLICY_WITHOUT_WORDS",
     "QUESTION_FIELDS",
+    "REPEATED_POLICIES",
+    "SCREEN_TASK",
+    "SEND_TIMEOUT_S",
+    "STAFF_APPROVAL_REQUIRED",
     "STUDY_SETTING_FIELDS",
     "STUDY_TRANSITIONS",
+    "TOO_FEW_POLICIES",
+    "UNKNOWN_CODE",
     "WISE_VALUES_MAX",
     "WISE_VALUES_REQUIRED",
     "WISE_VALUES_SHOWN",
+    "WithdrawalOutcome",
+    "card_screen",
     "cards_canonicalise_sweep",
     "contexts_mine_from_interviews",
     "contexts_mine_request",
+    "dashboard_changed_send",
+    "dashboard_group",
+    "dashboard_notify",
+    "dedup_verify",
     "demo_study_seed",
     "demographic_answer_clean",
     "demographic_question_add",
@@ -115,10 +199,14 @@ __all__ = [
     "demographic_question_remove",
     "demographic_question_update",
     "demographic_question_validate",
+    "has_instructions",
+    "has_link",
     "hash_external_id",
+    "interview_answer_checkpoint",
+    "interview_answer_checkpoint_discard",
     "interview_answer_claim",
+    "interview_answer_recover",
     "interview_answer_release",
-    "interview_answer_renew",
     "interview_answer_store",
     "interview_leave_without_card",
     "interview_message_add_user",
@@ -127,10 +215,15 @@ __all__ = [
     "invite_codes_generate",
     "participant_consent",
     "participant_demographics_save",
+    "participant_erase",
     "participant_preview_start",
+    "participant_quarantine",
+    "participant_release",
     "participant_stage_require",
     "participant_study_require_open",
+    "participant_withdraw",
     "participant_withdrawal_code",
+    "position_verify",
     "question_add",
     "question_delete",
     "question_move",
@@ -148,7 +241,10 @@ __all__ = [
     "upgrade_hypotheses_assign",
     "upgrade_vote_submit",
     "upgrade_votes_continue",
+    "values_card_approve",
     "values_card_canonicalise",
+    "values_card_reject",
+    "values_card_screen",
     "values_card_submit",
     "wise_values_draw",
     "wise_values_pick",

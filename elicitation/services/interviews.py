@@ -29,11 +29,11 @@ from elicitation.selectors import (
     message_as_frame,
     proposal_as_frame,
 )
+from elicitation.services.answer_checkpoints import interview_answer_checkpoint_discard
+from elicitation.services.dashboard import dashboard_notify
 from elicitation.services.participants import participant_stage_require
 from inference.prompts import load_prompt
 from inference.schemas import CardShapeError, validate_card
-
-_CANONICALISE_TASK = "elicitation.tasks.values_card_canonicalise"
 
 
 @transaction.atomic
@@ -69,6 +69,7 @@ def interview_start(*, participant: Participant, question: Question) -> Intervie
     if participant.stage != Participant.Stage.INTERVIEW:
         participant.stage = Participant.Stage.INTERVIEW
         participant.save(update_fields=["stage"])
+    dashboard_notify(study_id=participant.study_id, is_preview=participant.is_preview)
     return interview
 
 
@@ -144,6 +145,7 @@ def interview_answer_store(
     return the message frame and the `card_proposed` frame. A card is validated again here:
     nothing that breaks the card shape is ever stored as a proposal."""
     interview = Interview.objects.select_for_update().get(pk=interview_id)
+    interview_answer_checkpoint_discard(interview=interview)
     proposed = None
     if card is not None:
         try:
@@ -171,13 +173,16 @@ def interview_answer_store(
             policies=list(proposed.policies),
         )
         proposal_frame = proposal_as_frame(proposal)
+    if interview.backend != Study.InterviewerBackend.OFFLINE:  # a model call: its count moved
+        _dashboard_notify_interview(interview)
     return message_as_frame(message), proposal_frame
 
 
 @transaction.atomic
 def values_card_submit(*, interview_id: int, proposal_id: int) -> ValuesCard:
     """The participant confirms one of the interviewer's proposals: the only way a card is
-    submitted. Canonicalisation runs after commit."""
+    submitted. It starts PENDING: screening runs after commit, and only a card that passes
+    (or that staff approve) is canonicalised and so shown to other participants."""
     interview = (
         Interview.objects.select_for_update()
         .select_related("participant__study")
@@ -199,18 +204,21 @@ def values_card_submit(*, interview_id: int, proposal_id: int) -> ValuesCard:
         description=proposal.description,
         policies=proposal.policies,
         submitted_at=timezone.now(),
+        screening=ValuesCard.Screening.PENDING,
     )
     interview.status = Interview.Status.SUBMITTED
     interview.save(update_fields=["status", "updated_at"])
     participant = interview.participant
     participant.stage = Participant.Stage.PICKS
     participant.save(update_fields=["stage"])
+    dashboard_notify(study_id=participant.study_id, is_preview=participant.is_preview)
     if participant.is_preview:
         # A preview's card never becomes a value: nobody else is shown it, nothing counts it.
         return card
     # Sent by name: importing the tasks module here would make services and tasks import
-    # each other.
-    transaction.on_commit(lambda: current_app.send_task(_CANONICALISE_TASK, args=[card.pk]))
+    # each other. Screening sends canonicalisation itself once the card may be shown.
+    screen_task = "elicitation.tasks.values_card_screen"
+    transaction.on_commit(lambda: current_app.send_task(screen_task, args=[card.pk]), robust=True)
     return card
 
 
@@ -237,6 +245,7 @@ def interview_leave_without_card(*, participant: Participant, interview_id: int)
     interview.save(update_fields=["status", "updated_at"])
     participant.stage = Participant.Stage.SURVEY
     participant.save(update_fields=["stage"])
+    dashboard_notify(study_id=participant.study_id, is_preview=participant.is_preview)
     return interview
 
 
@@ -245,15 +254,21 @@ def interview_answer_claim(*, interview_id: int) -> bool:
     another answer is being written, in this process or another."""
     now = timezone.now()
     free = Q(answer_started_at__isnull=True) | Q(answer_started_at__lt=now - ANSWER_STALE_AFTER)
-    return Interview.objects.filter(free, pk=interview_id).update(answer_started_at=now) == 1
-
-
-def interview_answer_renew(*, interview_id: int) -> None:
-    """The answer is still being written: keep its claim fresh."""
-    Interview.objects.filter(pk=interview_id, answer_started_at__isnull=False).update(
-        answer_started_at=timezone.now()
-    )
+    claimed = Interview.objects.filter(free, pk=interview_id).update(answer_started_at=now) == 1
+    if claimed:  # "answers being written" moved
+        _dashboard_notify_interview(
+            Interview.objects.select_related("participant").get(pk=interview_id)
+        )
+    return claimed
 
 
 def interview_answer_release(*, interview_id: int) -> None:
-    Interview.objects.filter(pk=interview_id).update(answer_started_at=None)
+    if Interview.objects.filter(pk=interview_id).update(answer_started_at=None):
+        _dashboard_notify_interview(
+            Interview.objects.select_related("participant").get(pk=interview_id)
+        )
+
+
+def _dashboard_notify_interview(interview: Interview) -> None:
+    participant = interview.participant
+    dashboard_notify(study_id=participant.study_id, is_preview=participant.is_preview)

@@ -10,8 +10,10 @@ from django.utils import timezone
 
 from elicitation import selectors
 from elicitation.errors import ApplicationError
+from elicitation.hygiene import text_require_clean
 from elicitation.models import Participant, Study, SurveyResponse
 from elicitation.schemas import MAX_SURVEY_COMMENT_CHARS, SURVEY_COMMENT_KEY, SURVEY_ITEMS
+from elicitation.services.dashboard import dashboard_notify
 from elicitation.services.participants import participant_stage_require
 from moralgraph import selectors as graph_selectors
 from moralgraph import services as graph_services
@@ -92,6 +94,7 @@ def wise_values_pick(*, participant: Participant, picked_value_ids: list[int]) -
             raise ApplicationError(exc.code, exc.message) from exc
     participant.stage = Participant.Stage.VOTES
     participant.save(update_fields=["stage"])
+    dashboard_notify(study_id=participant.study_id, is_preview=participant.is_preview)
     return participant
 
 
@@ -122,6 +125,7 @@ def upgrade_vote_submit(
 ) -> int:
     """The participant's judgement of one story drawn for them; a story never drawn for
     them is refused. After the last one they go on to the survey. Returns the vote's id."""
+    text_require_clean(reason)
     participant = Participant.objects.select_for_update().get(pk=participant.pk)
     participant_stage_require(participant, Participant.Stage.VOTES)
     drawn = list(participant.upgrade_hypothesis_ids or [])
@@ -147,6 +151,7 @@ def upgrade_vote_submit(
     if selectors.upgrade_screen_next(participant=participant) is None:
         participant.stage = Participant.Stage.SURVEY
         participant.save(update_fields=["stage"])
+        dashboard_notify(study_id=participant.study_id, is_preview=participant.is_preview)
     return vote_id
 
 
@@ -161,6 +166,7 @@ def upgrade_votes_continue(*, participant: Participant) -> Participant:
         raise ApplicationError("votes_pending", "Please judge the remaining stories first.")
     participant.stage = Participant.Stage.SURVEY
     participant.save(update_fields=["stage"])
+    dashboard_notify(study_id=participant.study_id, is_preview=participant.is_preview)
     return participant
 
 
@@ -170,6 +176,7 @@ def survey_submit(
 ) -> Participant:
     """The five 1–5 items (all required) and an optional comment; the journey ends here,
     with a completion code for panels."""
+    text_require_clean(comment)
     participant = Participant.objects.select_for_update().get(pk=participant.pk)
     participant_stage_require(participant, Participant.Stage.SURVEY)
     for item in SURVEY_ITEMS:
@@ -189,4 +196,5 @@ def survey_submit(
     participant.finished_at = timezone.now()
     participant.completion_code = participant.completion_code or secrets.token_hex(4).upper()
     participant.save(update_fields=["stage", "finished_at", "completion_code"])
+    dashboard_notify(study_id=participant.study_id, is_preview=participant.is_preview)
     return participant

@@ -8,7 +8,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from elicitation.errors import ApplicationError
+from elicitation.hygiene import text_require_clean
 from elicitation.models import InviteCode, Participant, Study
+from elicitation.services.dashboard import dashboard_notify
 
 
 def hash_external_id(*, study: Study, external_id: str) -> str:
@@ -17,7 +19,10 @@ def hash_external_id(*, study: Study, external_id: str) -> str:
 
 def participant_study_require_open(participant: Participant) -> None:
     """Refuse any journey write while the participant's study is a draft or closed (a staff
-    member's preview excepted: it walks a study in any state)."""
+    member's preview excepted: it walks a study in any state), and for a participant who has
+    withdrawn or been erased (their session may still be open somewhere)."""
+    if Participant.objects.filter(pk=participant.pk, withdrawn_at__isnull=False).exists():
+        raise ApplicationError("withdrawn", "This participation was withdrawn.")
     if participant.is_preview:
         return
     if not Study.objects.filter(pk=participant.study_id, status=Study.Status.OPEN).exists():
@@ -59,10 +64,13 @@ def participant_consent(
     invite_code: str = "",
     panel_study_id: str = "",
     panel_session_id: str = "",
+    browser_hash: str = "",
+    network_hash: str = "",
 ) -> Participant:
     """A participant agrees to the study's consent text and enters it: by the link, with an
     unused invite code, or once per panel id, as the study's participation mode says. The
     panel's study and session ids are kept as given; its participant id only hashed."""
+    text_require_clean(external_id, invite_code, panel_study_id, panel_session_id)
     study = Study.objects.select_for_update().get(pk=study.pk)  # serialises the quota
     if not study.is_open:
         raise ApplicationError("study_closed", "This study is not open for participation.")
@@ -97,9 +105,13 @@ def participant_consent(
         consent_version=study.consent_version,
         panel_study_id=panel_study_id.strip()[:120] if external_hash else "",
         panel_session_id=panel_session_id.strip()[:120] if external_hash else "",
+        # Manipulation signals (elicitation.client_signals): keyed hashes, never raw values.
+        browser_hash=browser_hash[:64],
+        network_hash=network_hash[:64],
     )
     if code is not None:
         code.used_at = timezone.now()
         code.participant = participant
         code.save(update_fields=["used_at", "participant"])
+    dashboard_notify(study_id=study.pk)
     return participant

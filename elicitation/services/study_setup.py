@@ -25,6 +25,7 @@ STUDY_SETTING_FIELDS = (
     "max_turns",
     "max_tokens",
     "quota",
+    "card_review",
 )
 QUESTION_FIELDS = ("title", "text", "seed_message")
 # The most values "which of these are wise?" may show at once.
@@ -39,7 +40,7 @@ def _only(values: Mapping[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]
 
 
 def _next_version(version: str) -> str:
-    return str(int(version) + 1) if version.isdigit() else f"{version}.1"
+    return str(int(version) + 1) if version.isascii() and version.isdigit() else f"{version}.1"
 
 
 def _wise_values_check(shown: int, required: int) -> None:

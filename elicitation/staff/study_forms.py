@@ -68,6 +68,7 @@ class StudySettingsForm(forms.ModelForm):
         labels = {
             "wise_values_shown": "Values shown to pick from",
             "wise_values_required": "Values to pick",
+            "card_review": "Before others see a card",
         }
         help_texts = {
             "interviewer_model": "Empty: the server's default model.",
@@ -79,6 +80,9 @@ class StudySettingsForm(forms.ModelForm):
             "max_turns": "Participant messages per interview.",
             "max_tokens": "Tokens per interview, prompts and answers together.",
             "quota": "Empty: no limit on participants.",
+            "card_review": "Every confirmed card is screened (rules, and the model's judge when "
+            "one is set up) before other participants see it; flagged cards wait on the "
+            "moderation page. Choose staff approval to review every card yourself.",
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -91,6 +95,8 @@ class StudySettingsForm(forms.ModelForm):
         _wise_values_fields_set_up(self)
         self.fields["quota"].validators.append(MinValueValidator(1))
         self.fields["quota"].widget.attrs["min"] = 1
+        # Left out of the post (older clients), the study keeps its way of reviewing cards.
+        self.fields["card_review"].required = False
 
     def clean_title(self) -> str:
         title = " ".join(str(self.cleaned_data["title"]).split())
@@ -113,6 +119,8 @@ class StudySettingsForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         _wise_values_clean(self, data)
+        if not data.get("card_review"):
+            data["card_review"] = self.instance.card_review or Study.CardReview.AFTER_SCREENING
         return data
 
     def settings(self) -> dict[str, Any]:

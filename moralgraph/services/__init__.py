@@ -29,8 +29,11 @@ from moralgraph.services.contexts import (
     context_text_clean,
     contexts_generate_request,
     contexts_generation_available,
+    values_status_set,
 )
 from moralgraph.services.demo import demo_graph_seed
+from moralgraph.services.erasure import GraphErasure, participant_graph_erase
+from moralgraph.services.exclusions import ExclusionChange, participant_exclusion_set
 from moralgraph.services.generation import contexts_mine
 from moralgraph.services.pipeline import stories_request_if_due, study_stories_request
 from moralgraph.services.snapshots import snapshot_rebuild_request
@@ -40,6 +43,8 @@ __all__ = [
     "CanonicalisationResult",
     "CardText",
     "ContextRow",
+    "ExclusionChange",
+    "GraphErasure",
     "HypothesisRow",
     "MoralGraphError",
     "SelectionRow",
@@ -58,6 +63,8 @@ __all__ = [
     "contexts_mine",
     "demo_graph_seed",
     "hypotheses_import",
+    "participant_exclusion_set",
+    "participant_graph_erase",
     "selection_record",
     "selections_import",
     "snapshot_rebuild_request",
@@ -66,4 +73,5 @@ __all__ = [
     "upgrade_vote_cast",
     "upgrade_votes_import",
     "values_import",
+    "values_status_set",
 ]

@@ -156,7 +156,10 @@ function onFrame(frame) {
     case "card_submitted":
       submitted = true;
       sessionStorage.removeItem(lastSentKey);
-      statusLine.textContent = "Your card is submitted. Taking you to the next step…";
+      // Every card is screened before other participants see it; the journey goes on.
+      statusLine.textContent =
+        "Your card is submitted. It is being reviewed before other participants see it; " +
+        "you can carry on. Taking you to the next step…";
       window.location.assign(frame.next);
       break;
     default:

@@ -14,7 +14,8 @@ What each figure counts:
   (`Study.InterviewerBackend.OPENAI`): one per completed (or stopped) chat completion. Retries
   that stored nothing, and the pipeline's calls (embeddings, the judge, story generation,
   screening), are not counted here.
-- `tokens`: the sum of `Interview.token_count` (what the model reported for the interviews).
+- `tokens`: the sum of `Interview.token_count` over interviews on the model (what the model
+  reported); offline interviews spend none.
 - `estimated_cost`: `tokens` / 1000 x `MGE_MODEL_COST_PER_1K_TOKENS`, as a string with two
   decimals, in whatever currency the setting is in; None while the setting is 0 (unset).
 - `cards_held`, `cards_pending`: confirmed cards held for staff review, and still being
@@ -72,11 +73,13 @@ def study_dashboard(*, study_id: int) -> dict[str, Any]:
         .count()
     )
     streaming = interviews.filter(answer_started_at__gte=now - ANSWER_STALE_AFTER).count()
+    on_model = interviews.filter(backend=Study.InterviewerBackend.OPENAI)
     model_calls = Message.objects.filter(
-        interview__in=interviews.filter(backend=Study.InterviewerBackend.OPENAI),
-        role=Message.Role.ASSISTANT,
+        interview__in=on_model, role=Message.Role.ASSISTANT
     ).count()
-    tokens = int(interviews.aggregate(total=Sum("token_count"))["total"] or 0)
+    # The offline interviewer keeps a token count too (for the interview's length limit), but
+    # spends no model tokens: only interviews on the model count here.
+    tokens = int(on_model.aggregate(total=Sum("token_count"))["total"] or 0)
     rate = dashboard_cost_rate()
     cards = ValuesCard.objects.filter(participant__in=participants)
     flagged_ids = [

@@ -81,7 +81,7 @@ def test_figures_of_a_crafted_study(monkeypatch: pytest.MonkeyPatch) -> None:
     _card(talking, ValuesCard.Screening.HELD)
     # Quiet: an offline interview whose answer is being written now; a card being screened.
     offline = _interview(quiet, question, model=False)
-    _talk(offline, [0])
+    _talk(offline, [40])  # the offline interviewer spends no model tokens: not counted
     assert services.interview_answer_claim(interview_id=offline.pk)
     _card(quiet, ValuesCard.Screening.PENDING)
     # Stale: a model interview silent for an hour; quarantined.

@@ -46,8 +46,12 @@ def study_funnel(*, study_id: int) -> dict[str, int]:
     counts = Participant.objects.filter(study_id=study_id, is_preview=False).aggregate(
         entered=Count("pk", distinct=True),
         consented=Count("pk", filter=Q(consented_at__isnull=False), distinct=True),
+        # A card, or (withdrawn, their card erased) a journey that went past the interview.
         card_confirmed=Count(
-            "pk", filter=Q(cards__isnull=False) | Q(stage__in=_AFTER_INTERVIEW), distinct=True
+            "pk",
+            filter=Q(cards__isnull=False)
+            | Q(withdrawn_at__isnull=False, stage__in=_AFTER_INTERVIEW),
+            distinct=True,
         ),
         picks=Count("pk", filter=Q(stage__in=_AFTER_PICKS), distinct=True),
         votes=Count("pk", filter=Q(stage__in=_AFTER_VOTES), distinct=True),

@@ -333,15 +333,16 @@ def snapshot_rebuild_run(*, study_id: int) -> GraphSnapshot | None:
             if newer_seq is None:
                 return snapshot
             seq = newer_seq
-        # Too many rounds in a row: hand the rest to a fresh task rather than hog the worker.
-        with transaction.atomic():
-            GraphRebuildState.objects.filter(study_id=study_id).update(running_since=None)
-            snapshot_rebuild_request(study_id=study_id)
+        GraphRebuildState.objects.filter(study_id=study_id).update(running_since=None)
     except BaseException:
         GraphRebuildState.objects.filter(study_id=study_id).update(running_since=None)
         raise
     finally:
         _rebuild_release(study_id)
+    # Too many rounds in a row: hand the rest to a fresh task rather than hog the worker. Sent
+    # after the release (a task that arrives while the claim is held returns at once), and
+    # whatever `is_queued` says: the tasks of the votes that set it found the claim held.
+    snapshot_rebuild_force(study_id=study_id)
     return snapshot
 
 

@@ -1,7 +1,8 @@
 """Benchmark of the interview socket: concurrent interviews against the fake OpenAI server.
 
     .venv/bin/python bench/interview_ws.py [--levels 100 200 400 800 1000 1200 1600] [--workers 2]
-                                           [--period 30] [--threshold-ms 25]
+                                           [--period 30] [--threshold-ms 25] [--pin]
+                                           [--soak SECONDS]
 
 Load model (per interview): the participant sends a message every `period` seconds (30 by
 default; each interview's first message at a random offset within the period); each answer is
@@ -21,6 +22,13 @@ and a bare ASGI relay (no Django, no database) with the same number of processes
 highest level whose p99 stays under `--threshold-ms` is reported. It needs PostgreSQL
 (`--database-url`, default postgres://postgres@127.0.0.1:5432/): the database `mge_bench_ws`
 is dropped, created and migrated by the script. Asserts nothing about time.
+
+`--pin` (Linux, two cores or more): the servers run on core 0 (`taskset -c 0`), the load client
+and the fake server on core 1, so the capacity printed is the server's own rather than a share
+of a machine the client also uses (PostgreSQL is not pinned; the token path does not touch it).
+`--soak SECONDS` runs the first of `--levels` against the service again and again for that
+long, sampling the resident memory (RSS) of the service's processes every few seconds, and
+prints the first, last and largest samples and the growth from first to last (flat: < 5%).
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -197,8 +206,12 @@ def free_port() -> int:
 
 
 class Proc:
-    def __init__(self, name: str, argv: list[str], env: dict[str, str]) -> None:
+    def __init__(
+        self, name: str, argv: list[str], env: dict[str, str], core: int | None = None
+    ) -> None:
         self.name = name
+        if core is not None:
+            argv = ["taskset", "-c", str(core), *argv]
         self.log = tempfile.NamedTemporaryFile(prefix=f"bench-{name}-", suffix=".log")  # noqa: SIM115
         self.proc = subprocess.Popen(
             argv,
@@ -217,9 +230,28 @@ class Proc:
             try:
                 with urllib.request.urlopen(url, timeout=2):
                     return
+            except urllib.error.HTTPError:
+                return  # it answers (/healthz says 503 without a Celery worker's heartbeat)
             except Exception:
                 time.sleep(0.1)  # polling a starting server, bounded by the deadline
         raise TimeoutError(f"{self.name} did not start: {Path(self.log.name).read_text()}")
+
+    def rss_kib(self) -> int:
+        """Resident memory of the process and its descendants (uvicorn's workers), in KiB."""
+        total, pending = 0, [self.proc.pid]
+        while pending:
+            pid = pending.pop()
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+                for task in Path(f"/proc/{pid}/task").iterdir():
+                    pending.extend(int(c) for c in (task / "children").read_text().split())
+            except OSError:
+                continue  # exited meanwhile
+            total += next(
+                (int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")),
+                0,
+            )
+        return total
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -369,6 +401,40 @@ def report(name: str, result: LevelResult, coalesced: bool) -> str:
     return line
 
 
+def soak(service: Proc, level: Callable[[], Awaitable[LevelResult]], seconds: float) -> None:
+    """Run one level again and again for `seconds`, sampling the service's RSS. Growth is
+    measured from the end of the first round (caches, pools and sockets warmed) to the end."""
+    samples: list[tuple[float, int]] = []
+    warm: list[int] = []
+    started = time.monotonic()
+
+    async def sample() -> None:
+        while True:
+            samples.append((time.monotonic() - started, service.rss_kib()))
+            await asyncio.sleep(5)
+
+    async def run() -> None:
+        sampler = asyncio.create_task(sample())
+        rounds = 0
+        while time.monotonic() - started < seconds:
+            result = await level()
+            rounds += 1
+            if rounds == 1:
+                warm.append(service.rss_kib())
+            print(report(f"soak {rounds}", result, True), flush=True)
+        samples.append((time.monotonic() - started, service.rss_kib()))
+        sampler.cancel()
+
+    asyncio.run(run())
+    first, last = warm[0], samples[-1][1]
+    print(
+        f"soak: {samples[-1][0]:.0f} s, {len(samples)} RSS samples of the service's processes: "
+        f"at start {samples[0][1] / 1024:.1f} MiB, after round 1 {first / 1024:.1f} MiB, last {last / 1024:.1f} MiB, "
+        f"max {max(s for _, s in samples) / 1024:.1f} MiB; growth {100 * (last - first) / first:+.1f}% "
+        f"(flat: under 5%)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -382,6 +448,10 @@ def main() -> None:
     )
     parser.add_argument("--servers", nargs="+", default=["service", "bare"])
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/")
+    parser.add_argument(
+        "--pin", action="store_true", help="servers on core 0; load client, fake server on core 1"
+    )
+    parser.add_argument("--soak", type=float, default=0.0, help="seconds at the first level")
     parser.add_argument("--serve", choices=["fake", "relay"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--fake-url", default="", help=argparse.SUPPRESS)
@@ -430,13 +500,15 @@ def main() -> None:
         f"{TOKENS_PER_ANSWER} tokens at {TOKENS_PER_SECOND:g} tokens/s; "
         f"{args.workers} process(es) per server; threshold p99 < {args.threshold_ms:g} ms; "
         f"database pool {'on' if args.pool else 'off'}"
+        + ("; servers pinned to core 0, load client and fake server to core 1" if args.pin else "")
     )
+    server_core, client_core = (0, 1) if args.pin else (None, None)
     prepare_database(args.database_url, env)
     sessions = create_interviews(max(args.levels))
     me = [sys.executable, str(Path(__file__).resolve())]
     procs: list[Proc] = []
     try:
-        fake = Proc("fake", [*me, "--serve", "fake", f"--port={fake_port}"], env)
+        fake = Proc("fake", [*me, "--serve", "fake", f"--port={fake_port}"], env, client_core)
         procs.append(fake)
         fake.wait_http(f"{fake_url}/models")
         service = Proc(
@@ -459,6 +531,7 @@ def main() -> None:
                 "4096",
             ],
             env,
+            server_core,
         )
         procs.append(service)
         relay = Proc(
@@ -472,10 +545,13 @@ def main() -> None:
                 f"--workers={args.workers}",
             ],
             env,
+            server_core,
         )
         procs.append(relay)
         service.wait_http(f"http://127.0.0.1:{django_port}/healthz")
         relay.wait_http(f"http://127.0.0.1:{relay_port}/")
+        if client_core is not None:
+            os.sched_setaffinity(0, {client_core})
 
         servers = {
             "service": (
@@ -489,6 +565,14 @@ def main() -> None:
                 False,
             ),
         }
+        if args.soak:
+            url_for, origin, _ = servers["service"]
+            soak(
+                service,
+                lambda: run_level(url_for, sessions, args.levels[0], args.period, origin),
+                args.soak,
+            )
+            return
         best: dict[str, int] = {name: 0 for name in servers}
         for name, (url_for, origin, coalesced) in servers.items():
             if name not in args.servers:

@@ -12,6 +12,11 @@ Handing messages back to a broker that is gone cannot work anyway: here the atte
 and the messages stay in Redis's unacknowledged set, from which the transport restores them
 once their visibility timeout passes (the rebuild they stand for is re-sent by the sweep long
 before that).
+
+The same holds for a task that finishes after the worker reconnected: its acknowledgement goes
+to the old, detached channel and failed the same way ("'NoneType' object has no attribute
+'client'"), killing the worker. It is dropped too: the message comes back after its visibility
+timeout and runs again (the tasks are idempotent).
 """
 
 from __future__ import annotations
@@ -41,6 +46,26 @@ class QoS(kombu_redis.QoS):
             if delivered is not None:
                 delivered.clear()
             return None
+
+    def ack(self, delivery_tag: Any) -> None:
+        try:
+            super().ack(delivery_tag)
+        except _GONE as exc:
+            self._forget(delivery_tag, exc)
+
+    def reject(self, delivery_tag: Any, requeue: bool = False) -> None:
+        try:
+            super().reject(delivery_tag, requeue=requeue)
+        except _GONE as exc:
+            self._forget(delivery_tag, exc)
+
+    def _forget(self, delivery_tag: Any, exc: BaseException) -> None:
+        logger.warning(
+            "broker gone: a finished task's acknowledgement is dropped; its message comes back"
+            " after the visibility timeout (%s)",
+            exc,
+        )
+        self._quick_ack(delivery_tag)  # type: ignore[attr-defined]
 
 
 class Channel(kombu_redis.Channel):

@@ -282,3 +282,64 @@ SECURE_CSP = {
 TEMPLATES[0]["OPTIONS"]["context_processors"].append(  # type: ignore[index]
     "django.template.context_processors.csp"  # csp_nonce, for any inline script to come
 )
+
+# --- Limits against abuse: request rate limits, staff login lockout ----------------------------
+# Rate limits (elicitation/ratelimits.py) count in the cache: Redis when REDIS_URL is set (shared
+# by every server process), else this process's memory (`make run`'s single process).
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "mge",
+            "TIMEOUT": 300,
+            # A hung Redis costs a request 2 s, then the limits let it through (logged).
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# "COUNT/SECONDS": at most COUNT in a fixed window of SECONDS; 0/… or an empty value turns one
+# off. Per IP (keyed hash of REMOTE_ADDR), per browser session and per participant.
+# Requests from these addresses are not counted per address (sessions and participants still
+# are): by default the host itself, and only while debugging (`make run`, the test suite); in
+# production every address counts. Behind a proxy, run uvicorn with --proxy-headers so
+# REMOTE_ADDR is the participant's address, else every participant shares the proxy's count.
+MGE_RATE_EXEMPT_IPS = env.list("MGE_RATE_EXEMPT_IPS", default=["127.0.0.1", "::1"] if DEBUG else [])
+MGE_RATE_SIGNUPS_PER_IP = env.str("MGE_RATE_SIGNUPS_PER_IP", default="50/60")
+MGE_RATE_SIGNUPS_PER_SESSION = env.str("MGE_RATE_SIGNUPS_PER_SESSION", default="20/600")
+MGE_RATE_VOTES_PER_PARTICIPANT = env.str("MGE_RATE_VOTES_PER_PARTICIPANT", default="60/60")
+MGE_RATE_VOTES_PER_SESSION = env.str("MGE_RATE_VOTES_PER_SESSION", default="120/60")
+MGE_RATE_VOTES_PER_IP = env.str("MGE_RATE_VOTES_PER_IP", default="600/60")
+MGE_RATE_MESSAGES_PER_PARTICIPANT = env.str("MGE_RATE_MESSAGES_PER_PARTICIPANT", default="30/60")
+MGE_RATE_MESSAGES_PER_SESSION = env.str("MGE_RATE_MESSAGES_PER_SESSION", default="60/60")
+MGE_RATE_MESSAGES_PER_IP = env.str("MGE_RATE_MESSAGES_PER_IP", default="300/60")
+
+# Staff login throttling (django-axes): 5 failed logins for one username from one address lock
+# that pair out for 15 minutes, the right password included; counted in the cache above, so
+# no address is written to the database.
+INSTALLED_APPS.append("axes")
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+if not REDIS_URL:  # one process (`make run`): its own memory counts correctly
+    SILENCED_SYSTEM_CHECKS = ["axes.W001"]
+AXES_FAILURE_LIMIT = env.int("MGE_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("MGE_LOGIN_LOCKOUT_MINUTES", default=15.0) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "elicitation/login_locked.html"
+AXES_CLIENT_IP_CALLABLE = "elicitation.ratelimits.client_address"
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+
+# --- Database pool: how long a request waits for a connection --------------------------------
+# psycopg's default is 30 s: while PostgreSQL restarts, a participant would stare at a blank
+# page for half a minute before the friendly 503. A few seconds is enough for a busy pool.
+if isinstance(DATABASES["default"].get("OPTIONS", {}).get("pool"), dict):
+    DATABASES["default"]["OPTIONS"]["pool"]["timeout"] = env.float(
+        "DATABASE_POOL_TIMEOUT", default=5.0
+    )

@@ -11,7 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from elicitation import client_signals, selectors, services
+from elicitation import client_signals, ratelimits, selectors, services
 from elicitation.errors import ApplicationError
 from elicitation.hygiene import parse_id, parse_ids
 from elicitation.interview.consumer import SESSION_PARTICIPANTS_KEY
@@ -64,6 +64,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @client_signals.browser_cookie_ensure
+@ratelimits.limit_posts("signups")
 def study_start(request: HttpRequest, slug: str) -> HttpResponse:
     study = _study(slug)
     if not study.is_open:
@@ -239,6 +240,7 @@ _NUMBER_WORDS = (
 
 
 @require_http_methods(["GET", "POST"])
+@ratelimits.limit_posts("votes")
 def wise_values(request: HttpRequest, slug: str) -> HttpResponse:
     found = _participant_at(request, slug, Stage.PICKS)
     if isinstance(found, HttpResponseRedirect):
@@ -277,6 +279,7 @@ def wise_values(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@ratelimits.limit_posts("votes")
 def upgrade_votes(request: HttpRequest, slug: str) -> HttpResponse:
     found = _participant_at(request, slug, Stage.VOTES)
     if isinstance(found, HttpResponseRedirect):

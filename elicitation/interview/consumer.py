@@ -18,11 +18,12 @@ from collections.abc import AsyncGenerator
 from functools import partial
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from pydantic import ValidationError
 
-from elicitation import selectors, services
+from elicitation import ratelimits, selectors, services
 from elicitation.errors import ApplicationError
 from elicitation.interview import streams, turn
 from elicitation.schemas import (
@@ -116,6 +117,8 @@ class InterviewConsumer(AsyncWebsocketConsumer):
         try:
             if isinstance(frame, UserMessageFrame | ConfirmCardFrame):
                 await self.require_open_study()
+            if isinstance(frame, UserMessageFrame):
+                await self.require_rate()
             await self.dispatch_frame(frame)
         except ApplicationError as exc:
             await self.send_error(exc.code, exc.message)
@@ -131,6 +134,19 @@ class InterviewConsumer(AsyncWebsocketConsumer):
             raise ApplicationError(
                 "study_closed", "This study is closed, so no new answers can be sent."
             )
+
+    async def require_rate(self) -> None:
+        """A message past the rate limits is refused before it is stored."""
+        session = self.scope.get("session")
+        client = self.scope.get("client") or ("", 0)
+        keys = [
+            ("ip", str(client[0] or "")),
+            ("session", (getattr(session, "session_key", None) or "") if session else ""),
+            ("participant", str(self.interview.participant_id)),
+        ]
+        limited = await sync_to_async(ratelimits.hit)("messages", keys)
+        if limited is not None:
+            raise ApplicationError(ratelimits.RATE_LIMITED, limited.message)
 
     async def dispatch_frame(self, frame: ClientFrame) -> None:
         match frame:

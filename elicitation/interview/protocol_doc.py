@@ -28,8 +28,10 @@ INTRO = f"""### The interview socket
 browser's interview is closed with code 4403. A message holds at most {MAX_MESSAGE_CHARS} characters.
 A frame over {MAX_FRAME_BYTES} bytes, of an unknown type or with an invalid field is answered
 with an `error` frame, and the socket stays open. The page offers "Try again" after the error
-codes `llm_unavailable` and `empty_answer`, and leaving without a card after `turn_limit` and
-`token_limit`. The table is generated from the frame models in `elicitation/schemas.py`."""
+codes `llm_unavailable` and `empty_answer`, and leaving without a card after `turn_limit`,
+`token_limit` and `token_budget` (the participant's or the study's model tokens are spent). A
+message past the rate limits gets `rate_limited` and is not stored. The table is generated from
+the frame models in `elicitation/schemas.py`."""
 
 
 def frame_type(model: type[BaseModel]) -> str:

@@ -60,6 +60,14 @@ class Study(models.Model):
     )
     max_turns = models.PositiveIntegerField(default=20)
     max_tokens = models.PositiveIntegerField(default=20000)
+    # Model tokens (prompts and answers) over all of a participant's / the study's interviews
+    # on a model; 0 is no limit. Offline interviews cost none and are not counted.
+    token_budget_per_participant = models.PositiveIntegerField(
+        default=0, help_text="Model tokens per participant, all interviews; 0: no limit"
+    )
+    token_budget = models.PositiveBigIntegerField(
+        default=0, help_text="Model tokens for the whole study; 0: no limit"
+    )
     upgrade_votes = models.PositiveIntegerField(
         default=3, help_text="Upgrade stories per participant"
     )

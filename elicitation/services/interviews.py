@@ -9,7 +9,7 @@ from typing import Any
 from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from elicitation.errors import ApplicationError
@@ -88,6 +88,36 @@ def _limit_error(interview: Interview, study: Study) -> ApplicationError | None:
     if interview.token_count >= study.max_tokens:
         return ApplicationError(
             "token_limit", "This interview has reached its length limit. " + next_step
+        )
+    return _budget_error(interview, study)
+
+
+TOKEN_BUDGET_SPENT = "token_budget"
+
+
+def _tokens_used(**where: Any) -> int:
+    on_model = Interview.objects.filter(**where).exclude(backend=Study.InterviewerBackend.OFFLINE)
+    return int(on_model.aggregate(total=Sum("token_count"))["total"] or 0)
+
+
+def _budget_error(interview: Interview, study: Study) -> ApplicationError | None:
+    """The study's or the participant's model-token budget, when spent (offline interviews
+    cost no model tokens and are never stopped)."""
+    if interview.backend == Study.InterviewerBackend.OFFLINE:
+        return None
+    if study.token_budget and _tokens_used(participant__study=study) >= study.token_budget:
+        return ApplicationError(
+            TOKEN_BUDGET_SPENT,
+            "This study has used its model budget, so the interviewer cannot answer any more "
+            "messages. What you have written is saved; you can go on to the next step.",
+        )
+    budget = study.token_budget_per_participant
+    if budget and _tokens_used(participant_id=interview.participant_id) >= budget:
+        return ApplicationError(
+            TOKEN_BUDGET_SPENT,
+            "You have used this study's model budget for one participant, so the interviewer "
+            "cannot answer any more messages. What you have written is saved; you can go on "
+            "to the next step.",
         )
     return None
 

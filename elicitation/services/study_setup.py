@@ -24,6 +24,8 @@ STUDY_SETTING_FIELDS = (
     "upgrade_votes",
     "max_turns",
     "max_tokens",
+    "token_budget_per_participant",
+    "token_budget",
     "quota",
     "card_review",
 )

@@ -30,6 +30,7 @@ RESERVED_SLUGS = frozenset({"new"})
 
 
 WISE_VALUE_FIELDS = ("wise_values_shown", "wise_values_required")
+TOKEN_BUDGET_FIELDS = ("token_budget_per_participant", "token_budget")
 
 
 def _wise_values_fields_set_up(form: forms.ModelForm) -> None:
@@ -79,6 +80,10 @@ class StudySettingsForm(forms.ModelForm):
             "them when fewer are available.",
             "max_turns": "Participant messages per interview.",
             "max_tokens": "Tokens per interview, prompts and answers together.",
+            "token_budget_per_participant": "Model tokens one participant may use over all "
+            "their interviews; 0: no limit. Offline interviews use none.",
+            "token_budget": "Model tokens the whole study may use; 0: no limit. When it is "
+            "spent, interviews on the model stop taking messages.",
             "quota": "Empty: no limit on participants.",
             "card_review": "Every confirmed card is screened (rules, and the model's judge when "
             "one is set up) before other participants see it; flagged cards wait on the "
@@ -97,6 +102,9 @@ class StudySettingsForm(forms.ModelForm):
         self.fields["quota"].widget.attrs["min"] = 1
         # Left out of the post (older clients), the study keeps its way of reviewing cards.
         self.fields["card_review"].required = False
+        for name in TOKEN_BUDGET_FIELDS:  # empty or left out: the study's current budget
+            self.fields[name].required = False
+            self.fields[name].widget.attrs["min"] = 0
 
     def clean_title(self) -> str:
         title = " ".join(str(self.cleaned_data["title"]).split())
@@ -119,6 +127,9 @@ class StudySettingsForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         _wise_values_clean(self, data)
+        for name in TOKEN_BUDGET_FIELDS:
+            if data.get(name) is None:
+                data[name] = getattr(self.instance, name) or 0
         if not data.get("card_review"):
             data["card_review"] = self.instance.card_review or Study.CardReview.AFTER_SCREENING
         return data

@@ -17,7 +17,6 @@ from typing import Any
 from unittest import mock
 
 import pytest
-import redis
 import yaml
 from celery import Celery
 from django.test import Client, override_settings
@@ -26,36 +25,12 @@ from elicitation.models import Participant, Study
 from moralgraph import services as graph_services
 from moralgraph.models import GraphSnapshot, UpgradeVote, Value
 from tests.factories import make_question, make_study
+from tests.support.faults import PrivateRedis
 from tests.support.processes import REPO, VENV_BIN, ManagedProcess, free_port, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 COMPOSE = yaml.safe_load((REPO / "compose.yaml").read_text())
-
-
-class PrivateRedis:
-    """A redis-server of the test's own, on a free port, that the test may stop and start."""
-
-    def __init__(self, folder: Path) -> None:
-        self.port = free_port()
-        self.folder = folder
-        self.proc: ManagedProcess | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        argv = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
-        argv += ["--appendonly", "no", "--dir", str(self.folder)]
-        self.proc = ManagedProcess("redis", argv, dict(os.environ))
-        client = redis.Redis.from_url(self.url)
-        wait_until(client.ping, timeout=20, what="the private Redis")
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.stop()
-            self.proc = None
 
 
 @pytest.fixture

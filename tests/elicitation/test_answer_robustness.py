@@ -7,13 +7,11 @@ from __future__ import annotations
 import json
 import signal
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx2
 import pytest
-from websockets.sync.client import ClientConnection, connect
 
 from elicitation.interview.offline_cards import card_from_answers, card_revise
 from elicitation.models import CardProposal, Interview, Message
@@ -21,12 +19,12 @@ from elicitation.services import demo_study_seed
 from inference.schemas import TITLE_MAX_CHARS, CardShapeError, validate_card
 from inference.testing import FakeLLMServer
 from tests.factories import make_question, make_study
-from tests.support.journey import cookie_header, enter_study
+from tests.support.chat import Chat
+from tests.support.journey import enter_study
 from tests.support.processes import start_asgi_server, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-IDLE = {"type": "status", "state": "idle"}
 GOOD_CARD = {
     "title": "Honest care for a friend",
     "description": "Helping a friend without deceiving anyone on her behalf.",
@@ -36,42 +34,6 @@ GOOD_CARD = {
         "PEOPLE who would be hurt by the deception",
     ],
 }
-
-
-class Chat:
-    def __init__(self, base_url: str, client: httpx2.Client, interview_id: int) -> None:
-        self.base_url = base_url
-        self.client = client
-        self.interview_id = interview_id
-        self.ws: ClientConnection = self.open()
-
-    def open(self, base_url: str | None = None) -> ClientConnection:
-        base = base_url or self.base_url
-        return connect(
-            f"{base.replace('http', 'ws')}/ws/interviews/{self.interview_id}/",
-            additional_headers={"Cookie": cookie_header(self.client), "Origin": base},
-        )
-
-    def say(self, text: str) -> None:
-        self.ws.send(
-            json.dumps({"type": "user_message", "client_id": str(uuid.uuid4()), "text": text})
-        )
-
-    def until(
-        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 20
-    ) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        frames: list[dict[str, Any]] = []
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError(f"no matching frame within {timeout} s: {frames}")
-            frames.append(json.loads(self.ws.recv(timeout=left)))
-            if predicate(frames[-1]):
-                return frames
-
-    def until_idle(self, timeout: float = 20) -> list[dict[str, Any]]:
-        return self.until(lambda f: f == IDLE, timeout)
 
 
 def _of(frames: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ const stopButton = document.getElementById("stop");
 const cardTemplate = document.getElementById("card-template");
 
 const RETRYABLE = new Set(["llm_unavailable", "empty_answer"]);
-const LIMITS = new Set(["turn_limit", "token_limit"]);
+const LIMITS = new Set(["turn_limit", "token_limit", "token_budget"]);
 const lastSentKey = `mge-last-message-${root.dataset.interviewId}`;
 
 let socket = null;

@@ -47,7 +47,7 @@ services_start() {
     fi
     if [ "$(id -u)" = 0 ]; then
       chown postgres "$MGE_SERVICES_DIR"
-      run_as=(runuser -u postgres --)
+      run_as=("$(command -v runuser || echo /usr/sbin/runuser)" -u postgres --)
     fi
     echo "services: starting a private PostgreSQL on $pg_host:$pg_port"
     "${run_as[@]}" "$bin/initdb" -D "$MGE_SERVICES_DIR/pg" -U postgres -A trust >/dev/null
@@ -80,7 +80,7 @@ services_start() {
 services_stop() {
   if [ -n "$MGE_STARTED_PG" ]; then
     local run_as=()
-    [ "$(id -u)" = 0 ] && run_as=(runuser -u postgres --)
+    [ "$(id -u)" = 0 ] && run_as=("$(command -v runuser || echo /usr/sbin/runuser)" -u postgres --)
     "${run_as[@]}" "$(_pg_bin)/pg_ctl" -D "$MGE_SERVICES_DIR/pg" -m fast stop >/dev/null 2>&1 || true
   fi
   if [ -n "$MGE_STARTED_REDIS" ] && [ -f "$MGE_SERVICES_DIR/redis.pid" ]; then

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx2
 import psycopg
+import pytest
 import redis
 
 from tests.support.journey import csrf_token
@@ -31,6 +32,16 @@ def _pg_bin() -> Path:
     return Path(initdb).parent
 
 
+def _runuser() -> str:
+    """util-linux's runuser, also when PATH lacks the sbin folders (a bare `env -i` shell)."""
+    found = shutil.which("runuser") or next(
+        (path for path in ("/usr/sbin/runuser", "/sbin/runuser") if os.path.exists(path)), None
+    )
+    if found is None:
+        pytest.fail("runuser (util-linux) is needed to run a private PostgreSQL as root")
+    return found
+
+
 class PrivatePostgres:
     """initdb into a folder of its own, pg_ctl start/stop on a free port."""
 
@@ -43,7 +54,7 @@ class PrivatePostgres:
         self.as_postgres: list[str] = []
         if os.geteuid() == 0:  # PostgreSQL refuses to run as root
             shutil.chown(self.folder, "postgres")
-            self.as_postgres = ["runuser", "-u", "postgres", "--"]
+            self.as_postgres = [_runuser(), "-u", "postgres", "--"]
 
     @property
     def url(self) -> str:

@@ -10,7 +10,7 @@ from elicitation import selectors
 from elicitation.models import DedupVerification, Participant, Study
 from elicitation.services.withdrawal import participant_withdrawal_code
 from elicitation.steps import journey_steps
-from elicitation.views import _participant_at
+from elicitation.views import participant_at
 
 # What `?answered=` on the finish page thanks the participant for (after a POST, PRG).
 THANKS = {
@@ -72,7 +72,7 @@ def finish_page(
 
 
 def finish(request: HttpRequest, slug: str) -> HttpResponse:
-    found = _participant_at(request, slug, Participant.Stage.FINISHED)
+    found = participant_at(request, slug, Participant.Stage.FINISHED)
     if isinstance(found, HttpResponseRedirect):
         return found
     study, participant = found

@@ -12,7 +12,7 @@ from elicitation.errors import ApplicationError
 from elicitation.finish_views import finish_page
 from elicitation.models import Participant
 from elicitation.services.legitimacy import dedup_verify, position_verify
-from elicitation.views import _participant_at
+from elicitation.views import participant_at
 
 FAIR_ANSWERS = {"yes": True, "no": False}
 
@@ -23,7 +23,7 @@ def _thanks(slug: str, answered: str) -> HttpResponseRedirect:
 
 @require_POST
 def position_answer(request: HttpRequest, slug: str) -> HttpResponse:
-    found = _participant_at(request, slug, Participant.Stage.FINISHED)
+    found = participant_at(request, slug, Participant.Stage.FINISHED)
     if isinstance(found, HttpResponseRedirect):
         return found
     study, participant = found
@@ -45,7 +45,7 @@ def position_answer(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_POST
 def dedup_answer(request: HttpRequest, slug: str) -> HttpResponse:
-    found = _participant_at(request, slug, Participant.Stage.FINISHED)
+    found = participant_at(request, slug, Participant.Stage.FINISHED)
     if isinstance(found, HttpResponseRedirect):
         return found
     study, participant = found

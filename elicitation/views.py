@@ -14,8 +14,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from elicitation import client_signals, ratelimits, selectors, services
 from elicitation.errors import ApplicationError
 from elicitation.hygiene import parse_id, parse_ids
-from elicitation.interview.consumer import SESSION_PARTICIPANTS_KEY
 from elicitation.models import Interview, Participant, Study
+from elicitation.participant_session import session_participant_add, session_participant_ids
 from elicitation.schemas import SURVEY_ITEMS, SURVEY_SCALE
 from elicitation.steps import journey_steps as _steps
 
@@ -34,11 +34,7 @@ def _not_open(request: HttpRequest, study: Study) -> HttpResponse:
     return render(request, "elicitation/study_not_open.html", {"study": study}, status=403)
 
 
-def _session_ids(request: HttpRequest) -> list[int]:
-    return [int(i) for i in request.session.get(SESSION_PARTICIPANTS_KEY, [])]
-
-
-def _participant_at(
+def participant_at(
     request: HttpRequest, slug: str, *stages: str
 ) -> tuple[Study, Participant] | HttpResponseRedirect:
     """The session's participant if they are at one of `stages`, else a redirect to where
@@ -46,7 +42,7 @@ def _participant_at(
     open: it says so). A finished participant may still see their last page when closed."""
     study = _study(slug)
     participant = selectors.participant_for_session(
-        study=study, participant_ids=_session_ids(request)
+        study=study, participant_ids=session_participant_ids(request.session)
     )
     is_open = study.is_open or (participant is not None and participant.is_preview)
     if not is_open and not (study.status == Study.Status.CLOSED and Stage.FINISHED in stages):
@@ -70,7 +66,7 @@ def study_start(request: HttpRequest, slug: str) -> HttpResponse:
     if not study.is_open:
         return _not_open(request, study)
     participant = selectors.participant_for_session(
-        study=study, participant_ids=_session_ids(request)
+        study=study, participant_ids=session_participant_ids(request.session)
     )
     if participant is not None:
         return redirect(selectors.journey_url(participant=participant))
@@ -98,10 +94,7 @@ def study_start(request: HttpRequest, slug: str) -> HttpResponse:
             except ApplicationError as exc:
                 error = exc.message
             else:
-                request.session[SESSION_PARTICIPANTS_KEY] = [
-                    *_session_ids(request),
-                    participant.pk,
-                ]
+                session_participant_add(request, participant.pk)
                 return redirect(selectors.journey_url(participant=participant))
     return render(
         request,
@@ -120,7 +113,7 @@ def study_start(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def demographics(request: HttpRequest, slug: str) -> HttpResponse:
-    found = _participant_at(request, slug, Stage.CONSENTED)
+    found = participant_at(request, slug, Stage.CONSENTED)
     if isinstance(found, HttpResponseRedirect):
         return found
     study, participant = found
@@ -158,7 +151,7 @@ def demographics(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def question_choose(request: HttpRequest, slug: str) -> HttpResponse:
-    found = _participant_at(request, slug, Stage.CONSENTED, Stage.DEMOGRAPHICS)
+    found = participant_at(request, slug, Stage.CONSENTED, Stage.DEMOGRAPHICS)
     if isinstance(found, HttpResponseRedirect):
         return found
     study, participant = found
@@ -189,7 +182,7 @@ def question_choose(request: HttpRequest, slug: str) -> HttpResponse:
 def _own_interview(request: HttpRequest, interview_id: int) -> Interview:
     # Someone else's interview is "not found": its existence is not confirmed.
     interview = selectors.interview_owned(
-        interview_id=interview_id, participant_ids=_session_ids(request)
+        interview_id=interview_id, participant_ids=session_participant_ids(request.session)
     )
     if interview is None:
         raise Http404("No such interview.")
@@ -242,7 +235,7 @@ _NUMBER_WORDS = (
 @require_http_methods(["GET", "POST"])
 @ratelimits.limit_posts("votes")
 def wise_values(request: HttpRequest, slug: str) -> HttpResponse:
-    found = _participant_at(request, slug, Stage.PICKS)
+    found = participant_at(request, slug, Stage.PICKS)
     if isinstance(found, HttpResponseRedirect):
         return found
     study, participant = found
@@ -281,7 +274,7 @@ def wise_values(request: HttpRequest, slug: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @ratelimits.limit_posts("votes")
 def upgrade_votes(request: HttpRequest, slug: str) -> HttpResponse:
-    found = _participant_at(request, slug, Stage.VOTES)
+    found = participant_at(request, slug, Stage.VOTES)
     if isinstance(found, HttpResponseRedirect):
         return found
     study, participant = found
@@ -325,7 +318,7 @@ def upgrade_votes(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def survey(request: HttpRequest, slug: str) -> HttpResponse:
-    found = _participant_at(request, slug, Stage.SURVEY)
+    found = participant_at(request, slug, Stage.SURVEY)
     if isinstance(found, HttpResponseRedirect):
         return found
     study, participant = found

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from elicitation import selectors, services
 from elicitation.errors import ApplicationError
-from elicitation.interview.consumer import SESSION_PARTICIPANTS_KEY
+from elicitation.participant_session import session_participant_forget
 
 TEMPLATE = "elicitation/withdraw.html"
 
@@ -35,10 +35,5 @@ def withdraw(request: HttpRequest, slug: str) -> HttpResponse:
     except ApplicationError as exc:  # the code vanished between the two reads
         return render(request, TEMPLATE, {**context, "error": exc.message}, status=400)
     # This browser no longer holds the participation: a new visit starts afresh.
-    kept = [
-        i
-        for i in request.session.get(SESSION_PARTICIPANTS_KEY, [])
-        if int(i) != outcome.participant_id
-    ]
-    request.session[SESSION_PARTICIPANTS_KEY] = kept
+    session_participant_forget(request, outcome.participant_id)
     return render(request, TEMPLATE, {"study": study, "step": "done", "code": "", "error": ""})

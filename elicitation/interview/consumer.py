@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from elicitation import ratelimits, selectors, services
 from elicitation.errors import ApplicationError
 from elicitation.interview import streams, turn
+from elicitation.participant_session import session_participant_ids
 from elicitation.schemas import (
     CLIENT_FRAME_TYPES,
     MAX_FRAME_BYTES,
@@ -44,7 +45,6 @@ from elicitation.schemas import (
 
 log = logging.getLogger(__name__)
 
-SESSION_PARTICIPANTS_KEY = "participant_ids"
 SERVER_ERROR = "Something went wrong on our side. Your messages are saved: press “Try again”."
 INTERRUPTED = (
     "The interviewer was interrupted before it could answer. Your message is saved: press "
@@ -59,7 +59,7 @@ class InterviewConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         session = self.scope.get("session")
-        participant_ids = list(session.get(SESSION_PARTICIPANTS_KEY, [])) if session else []
+        participant_ids = session_participant_ids(session)
         interview_id = int(self.scope["url_route"]["kwargs"]["interview_id"])
         info = await database_sync_to_async(selectors.interview_for_participant)(
             interview_id=interview_id, participant_ids=participant_ids

@@ -204,7 +204,7 @@ def interview_answer_store(
         )
         proposal_frame = proposal_as_frame(proposal)
     if interview.backend != Study.InterviewerBackend.OFFLINE:  # a model call: its count moved
-        _dashboard_notify_interview(interview)
+        _dashboard_notify_interview(interview.pk)
     return message_as_frame(message), proposal_frame
 
 
@@ -286,19 +286,17 @@ def interview_answer_claim(*, interview_id: int) -> bool:
     free = Q(answer_started_at__isnull=True) | Q(answer_started_at__lt=now - ANSWER_STALE_AFTER)
     claimed = Interview.objects.filter(free, pk=interview_id).update(answer_started_at=now) == 1
     if claimed:  # "answers being written" moved
-        _dashboard_notify_interview(
-            Interview.objects.select_related("participant").get(pk=interview_id)
-        )
+        _dashboard_notify_interview(interview_id)
     return claimed
 
 
 def interview_answer_release(*, interview_id: int) -> None:
     if Interview.objects.filter(pk=interview_id).update(answer_started_at=None):
-        _dashboard_notify_interview(
-            Interview.objects.select_related("participant").get(pk=interview_id)
-        )
+        _dashboard_notify_interview(interview_id)
 
 
-def _dashboard_notify_interview(interview: Interview) -> None:
-    participant = interview.participant
-    dashboard_notify(study_id=participant.study_id, is_preview=participant.is_preview)
+def _dashboard_notify_interview(interview_id: int) -> None:
+    study_id, is_preview = Interview.objects.values_list(
+        "participant__study_id", "participant__is_preview"
+    ).get(pk=interview_id)
+    dashboard_notify(study_id=study_id, is_preview=is_preview)

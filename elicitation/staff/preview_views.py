@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from elicitation import selectors, services
 from elicitation.errors import ApplicationError
-from elicitation.interview.consumer import SESSION_PARTICIPANTS_KEY
+from elicitation.participant_session import session_participant_add
 from elicitation.staff.access import study_required
 
 
@@ -29,6 +29,5 @@ def study_preview_start(request: HttpRequest, slug: str) -> HttpResponse:
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("staff:study_participation", slug=study.slug)
-    ids = [int(i) for i in request.session.get(SESSION_PARTICIPANTS_KEY, [])]
-    request.session[SESSION_PARTICIPANTS_KEY] = [*ids, participant.pk]
+    session_participant_add(request, participant.pk)
     return redirect(selectors.journey_url(participant=participant))

@@ -8,8 +8,8 @@ from typing import Any
 from django import template
 
 from elicitation import selectors
-from elicitation.interview.consumer import SESSION_PARTICIPANTS_KEY
 from elicitation.models import Study
+from elicitation.participant_session import session_participant_ids
 
 register = template.Library()
 
@@ -19,6 +19,6 @@ def session_is_preview(context: Any) -> bool:
     request, study = context.get("request"), context.get("study")
     if request is None or not isinstance(study, Study):
         return False
-    ids = [int(i) for i in request.session.get(SESSION_PARTICIPANTS_KEY, [])]
+    ids = session_participant_ids(request.session)
     participant = selectors.participant_for_session(study=study, participant_ids=ids)
     return participant is not None and participant.is_preview

@@ -21,7 +21,6 @@ from django.utils import timezone
 
 from elicitation import services
 from elicitation.errors import ApplicationError
-from elicitation.interview.consumer import SESSION_PARTICIPANTS_KEY
 from elicitation.models import (
     Interview,
     Message,
@@ -32,6 +31,7 @@ from elicitation.models import (
     SurveyResponse,
     ValuesCard,
 )
+from elicitation.participant_session import SESSION_PARTICIPANTS_KEY
 from moralgraph import services as graph_services
 from moralgraph.errors import MoralGraphError
 from moralgraph.exports.files import FORMATS

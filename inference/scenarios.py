@@ -2,12 +2,13 @@
 
 A study has a few questions; a dataset needs many situations per context. For each context
 with a winning value the model writes batches of user messages
-(``inference/prompts/scenario_generation.v1.md``); the batches are kept as an engine job
-(``scenario_batches.jsonl``, resumable like any dataset). Deduplication then keeps, per
-context and in generation order, a message only when its normalised text is new and its
-embedding (through the gateway) is less than ``similarity`` cosine-similar to every message
-kept before it and to the study's own questions. Contexts still short of ``per_context``
-get another round, told what was already written; at most ``max_rounds`` rounds.
+(``inference/prompts/scenario_generation.v1.md``, with the context's own questions as
+examples: ``uncertainty.questions_for``), kept as an engine job (``scenario_batches.jsonl``,
+resumable). Deduplication keeps, per context and in generation order, a message only when
+its normalised text is new and its embedding (through the gateway) is less than
+``similarity`` cosine-similar to every message kept before it and to the context's
+questions. Contexts still short of ``per_context`` get another round, told what was already
+written; at most ``max_rounds`` rounds; still short after them, the result is ``SHORT``.
 
 Output: ``scenarios.jsonl``, one ``{"key", "id", "context", "context_id", "text", …}`` per
 scenario (rewritten from the batches after each round), and ``manifest.json``.
@@ -27,10 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from inference.engine import COMPLETE, MANIFEST, JobResult, read_records, run_job
+from inference.engine import COMPLETE, MANIFEST, SHORT, JobResult, read_records, run_job
 from inference.gateway import Gateway
 from inference.prompts import load_prompt
 from inference.targets import ContextWinner, Snapshot, write_text_atomic
+from inference.uncertainty import questions_for
 
 SCENARIO_PROMPT = "scenario_generation"
 BATCHES = "scenario_batches"
@@ -115,15 +117,22 @@ class _BatchWriter:
     """Asks the model for one batch of user messages in a context."""
 
     def __init__(self, snapshot: Snapshot, gateway: Gateway, temperature: float | None) -> None:
+        self.snapshot = snapshot
         self.gateway = gateway
         self.temperature = temperature
         self.prompt = load_prompt(SCENARIO_PROMPT)
-        self.examples = "\n".join(f"- {question}" for question in snapshot.questions) or "(none)"
+
+    def examples(self, context: str) -> str:
+        questions = questions_for(self.snapshot, context)
+        return "\n".join(f"- {question}" for question in questions) or "(none)"
 
     async def produce(self, batch: _Batch) -> dict[str, Any]:
         avoid = "\n".join(f"- {text}" for text in batch.avoid) or "(none yet)"
         message = self.prompt.render(
-            context=batch.context, count=batch.count, examples=self.examples, avoid=avoid
+            context=batch.context,
+            count=batch.count,
+            examples=self.examples(batch.context),
+            avoid=avoid,
         )
         data = await self.gateway.structured(
             [{"role": "user", "content": message}],
@@ -223,9 +232,11 @@ def _outcome(
     short = {ctx: n for ctx, n in counts.items() if n < per_context}
     if result.status == COMPLETE and short:
         listed = ", ".join(f"{ctx!r} ({n})" for ctx, n in sorted(short.items()))
+        result.status = SHORT
         result.message = (
-            f"Complete after {max_rounds} round(s), but {len(short)} context(s) have fewer "
-            f"than {per_context} distinct scenarios: {listed}."
+            f"Short of the target after {max_rounds} round(s): {len(short)} context(s) have "
+            f"fewer than {per_context} distinct scenarios: {listed}. The file holds what was "
+            "found; run again with more --max-rounds (or a lower --similarity) to add more."
         )
     elif result.status == COMPLETE:
         result.message = (
@@ -279,9 +290,9 @@ async def deduplicate(
             candidates.setdefault(context, []).append(
                 (order, str(text).strip(), record["context_id"])
             )
-    questions = [q for q in snapshot.questions if q.strip()]
     accepted: dict[str, list[Scenario]] = {}
     for context, found in sorted(candidates.items()):
+        questions = [q for q in questions_for(snapshot, context) if q.strip()]
         found.sort(key=lambda c: c[0])
         seen = {normalise(q) for q in questions}
         fresh: list[tuple[str, int | str]] = []

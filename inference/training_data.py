@@ -1,9 +1,11 @@
 """Fine-tuning datasets from a snapshot: SFT, DPO and KTO.
 
 Each example pairs a scenario (a user message in a context) with answers the generation
-model wrote while guided by one value of the graph (``inference/prompts/guided_answer.v1.md``
-as the system message, the scenario as the user message). The guidance is not part of the
-example: a model trained on it should answer in that spirit unprompted.
+model wrote while guided by one value of the graph (``inference.answer_store``: the
+guidance as the system message, the scenario as the user message, each answer generated once
+and shared by every kind). The guidance is not part of the example: a model trained on it
+should answer in that spirit unprompted. Which examples exist is the plan
+(``inference.dataset_plan``), under the uncertainty rules (``inference.uncertainty``).
 
 - ``sft``: the context's winning value guides the answer. One example per (context,
   scenario), in the OpenAI chat fine-tuning format (``{"messages": [user, assistant]}``),
@@ -12,137 +14,74 @@ example: a model trained on it should answer in that spirit unprompted.
   guided by ``to`` is ``chosen`` and one guided by ``from`` is ``rejected``. TRL's
   conversational preference format: ``prompt`` / ``chosen`` / ``rejected`` message lists.
 - ``kto``: unpaired binary labels (TRL's ``prompt`` / ``completion`` / ``label``). The answer
-  guided by the winner is desirable; answers guided by each value the winner directly beat
-  (the ``from`` of a kept edge into the winner, in this context) are undesirable. A value in
-  the middle of the graph is never labelled, since it is wiser than some values and less wise
-  than others and one label would contradict the votes.
+  guided by the winner is desirable; answers guided by each value that clearly lost to the
+  winner in this context are undesirable.
+
+Pairs (DPO's, and each KTO undesirable answer with the winner's answer to the same scenario)
+pass ``inference.pair_quality``; a pair that fails is dropped, recorded with its reason in
+``<kind>.dropped.jsonl`` and counted in the manifest and the card.
 
 Every example carries ``key`` (kind, context, scenario, values: a rerun resumes instead of
-duplicating) and ``provenance`` (snapshot content hash, the values and their roles, the
-context, the winner's support and the vote counts of the edge(s) that justify it, the
-generation model and prompt hash). The folder also gets ``manifest.json`` (job state) and a
-dataset card, ``README.md`` (``inference.dataset_card``).
+duplicating), ``weight`` (``inference.uncertainty``) and ``provenance`` (snapshot content
+hash, the values and their roles, the context and its questions, the winner's support, win
+probability and ties, the vote counts and interval of the edge(s) that justify it, the
+generation model and prompt hash, and for pairs the judge's verdict). The lines are in plan
+order, so the same plan and answers give the same bytes. The folder also gets
+``manifest.json`` (job state) and a dataset card, ``README.md`` (``inference.dataset_card``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+from inference.answer_store import (
+    DEFAULT_MAX_TOKENS,
+    DEFAULT_TEMPERATURE,
+    GUIDED_PROMPT,
+    AnswerRequest,
+    AnswerStore,
+    GenerationSettings,
+    guidance,
+)
 from inference.dataset_card import write_dataset_card
-from inference.engine import JobResult, complete_text, prompt_tokens_estimate, run_job
+from inference.dataset_plan import (
+    KINDS,
+    Guide,
+    Kind,
+    PlannedExample,
+    plan_dataset,
+    plan_examples,
+)
+from inference.engine import Dropped, JobResult, run_job
 from inference.gateway import Gateway
-from inference.prompts import Prompt, load_prompt
+from inference.pair_quality import Verdict, judge_pair
 from inference.scenarios import Scenario
-from inference.targets import ContextWinner, GraphEdge, Snapshot, ValueCard
+from inference.targets import Snapshot
+from inference.uncertainty import Thresholds, question_ids, tied_value_ids
 
-Kind = Literal["sft", "dpo", "kto"]
-KINDS: tuple[Kind, ...] = ("sft", "dpo", "kto")
-GUIDED_PROMPT = "guided_answer"
-DEFAULT_MAX_TOKENS = 700
-DEFAULT_TEMPERATURE = 0.7
-FORMAT_VERSION = 1
+__all__ = [
+    "DEFAULT_MAX_TOKENS",
+    "DEFAULT_TEMPERATURE",
+    "FORMAT_VERSION",
+    "GUIDED_PROMPT",
+    "KINDS",
+    "GenerationSettings",
+    "Guide",
+    "Kind",
+    "PlannedExample",
+    "build_example",
+    "generate_dataset",
+    "guidance",
+    "plan_dataset",
+    "plan_examples",
+    "scenarios_fingerprint",
+]
 
-
-@dataclass(frozen=True, slots=True)
-class Guide:
-    """One answer to generate: which value guides it and what it becomes in the example."""
-
-    role: str  # "answer" (sft), "chosen"/"rejected" (dpo), "completion" (kto)
-    value: ValueCard
-
-
-@dataclass(frozen=True, slots=True)
-class PlannedExample:
-    kind: Kind
-    winner: ContextWinner
-    scenario: Scenario
-    guides: tuple[Guide, ...]
-    edge: GraphEdge | None = None  # dpo, and kto's undesirable examples
-    label: bool | None = None  # kto
-
-    @property
-    def key(self) -> str:
-        return (
-            f"{self.kind}|ctx={self.winner.context_id}|scn={self.scenario.id}"
-            f"|values={self.values_part}"
-        )
-
-    @property
-    def values_part(self) -> str:
-        if self.edge is not None:
-            return f"{self.edge.from_id}>{self.edge.to_id}"
-        return "+".join(str(g.value.id) for g in self.guides)
-
-
-def plan_examples(
-    snapshot: Snapshot,
-    kind: Kind,
-    scenarios: Mapping[str, Sequence[Scenario]],
-    *,
-    limit: int | None = None,
-) -> list[PlannedExample]:
-    """Every example of ``kind`` the snapshot and the scenarios justify, in a fixed order."""
-    planned: list[PlannedExample] = []
-    for winner in snapshot.winners:
-        winning = snapshot.values[winner.value_id]
-        edges = snapshot.kept_edges_in(winner.context)
-        for scenario in scenarios.get(winner.context, ()):
-            if kind == "sft":
-                planned.append(PlannedExample(kind, winner, scenario, (Guide("answer", winning),)))
-            elif kind == "dpo":
-                for edge in edges:
-                    guides = (
-                        Guide("chosen", snapshot.values[edge.to_id]),
-                        Guide("rejected", snapshot.values[edge.from_id]),
-                    )
-                    planned.append(PlannedExample(kind, winner, scenario, guides, edge=edge))
-            else:
-                planned.append(
-                    PlannedExample(
-                        kind, winner, scenario, (Guide("completion", winning),), label=True
-                    )
-                )
-                for edge in edges:
-                    if edge.to_id != winner.value_id:
-                        continue
-                    beaten = snapshot.values[edge.from_id]
-                    planned.append(
-                        PlannedExample(
-                            kind,
-                            winner,
-                            scenario,
-                            (Guide("completion", beaten),),
-                            edge=edge,
-                            label=False,
-                        )
-                    )
-    return planned[:limit] if limit is not None else planned
-
-
-def guidance(prompt: Prompt, context: str, value: ValueCard, *, max_words: int) -> str:
-    return prompt.render(
-        context=context,
-        value_title=value.title,
-        value_description=value.description,
-        value_policies="\n".join(f"- {policy}" for policy in value.policies),
-        max_words=max_words,
-    )
-
-
-@dataclass(frozen=True)
-class GenerationSettings:
-    max_tokens: int = DEFAULT_MAX_TOKENS
-    temperature: float | None = DEFAULT_TEMPERATURE
-
-    @property
-    def max_words(self) -> int:
-        # About 0.7 words per token, with room to finish the last sentence.
-        return max(30, int(self.max_tokens * 0.6))
+FORMAT_VERSION = 2  # 2: weight, ties, questions and the pair verdict on every line
+REFERENCE = "reference"  # kto: the winner's answer an undesirable one is judged against
 
 
 def build_example(
@@ -150,6 +89,7 @@ def build_example(
     planned: PlannedExample,
     answers: Mapping[str, str],
     generation: Mapping[str, Any],
+    verdict: Verdict | None = None,
 ) -> dict[str, Any]:
     """The JSONL record of one example, from its plan and the generated answers."""
     prompt_messages = [{"role": "user", "content": planned.scenario.text}]
@@ -157,11 +97,13 @@ def build_example(
     into_winner = [
         e.evidence() for e in snapshot.kept_edges_in(winner.context) if e.to_id == winner.value_id
     ]
+    questions = question_ids(snapshot, winner.context)
     provenance: dict[str, Any] = {
         "snapshot_content_hash": snapshot.content_hash,
         "snapshot_id": snapshot.snapshot_id,
         "context": winner.context,
         "context_id": winner.context_id,
+        "question_ids": list(questions) if questions is not None else None,
         "scenario_id": planned.scenario.id,
         "value_ids": [g.value.id for g in planned.guides],
         "values": [
@@ -175,6 +117,7 @@ def build_example(
         ],
         "winner": {
             "value_id": winner.value_id,
+            "tied_value_ids": list(tied_value_ids(snapshot, winner)),
             "support": winner.support,
             "win_probability": winner.win_probability,
             "score": winner.score,
@@ -200,70 +143,40 @@ def build_example(
         record["prompt"] = prompt_messages
         record["completion"] = [{"role": "assistant", "content": answers["completion"]}]
         record["label"] = bool(planned.label)
+    if verdict is not None:
+        provenance["pair_quality"] = verdict.as_json()
+    record["weight"] = planned.weight
     record["provenance"] = provenance
     return record
 
 
-class _Answerer:
-    """Writes the answers of planned examples: one request per guide, its value's guidance
-    as the system message (rendered once per context and value)."""
+def answer_requests(snapshot: Snapshot, example: PlannedExample) -> dict[str, AnswerRequest]:
+    """The answers an example needs, by role (KTO's undesirable ones also need the winner's,
+    to be judged against)."""
+    winner = example.winner
 
-    def __init__(self, gateway: Gateway, prompt: Prompt, settings: GenerationSettings) -> None:
-        self.gateway = gateway
-        self.prompt = prompt
-        self.settings = settings
-        self._systems: dict[tuple[str, int], str] = {}
-
-    def generation(self) -> dict[str, Any]:
-        """How the answers are written: recorded in every example and in the job's identity."""
-        return {
-            "model": self.gateway.model,
-            "prompt": self.prompt.ref,
-            "prompt_sha256": self.prompt.sha256,
-            "temperature": self.settings.temperature,
-            "max_tokens": self.settings.max_tokens,
-        }
-
-    def system_for(self, context: str, value: ValueCard) -> str:
-        cache_key = (context, value.id)
-        text = self._systems.get(cache_key)
-        if text is None:
-            text = self._systems[cache_key] = guidance(
-                self.prompt, context, value, max_words=self.settings.max_words
-            )
-        return text
-
-    async def answer(self, context: str, scenario: Scenario, value: ValueCard) -> str:
-        messages = [
-            {"role": "system", "content": self.system_for(context, value)},
-            {"role": "user", "content": scenario.text},
-        ]
-        return await complete_text(
-            self.gateway,
-            messages,
-            max_tokens=self.settings.max_tokens,
-            temperature=self.settings.temperature,
+    def request(value_id: int) -> AnswerRequest:
+        return AnswerRequest(
+            winner.context, winner.context_id, example.scenario, snapshot.values[value_id]
         )
 
-    async def answers(self, example: PlannedExample) -> dict[str, str]:
-        """Each guide's answer, by the guide's role."""
-        context = example.winner.context
-        if len(example.guides) == 1:  # no task for a lone request: less CPU per example
-            texts = [await self.answer(context, example.scenario, example.guides[0].value)]
-        else:
-            texts = await asyncio.gather(
-                *(self.answer(context, example.scenario, g.value) for g in example.guides)
-            )
-        return {g.role: text for g, text in zip(example.guides, texts, strict=True)}
+    requests = {g.role: request(g.value.id) for g in example.guides}
+    if example.kind == "kto" and example.label is False:
+        requests[REFERENCE] = request(winner.value_id)
+    return requests
 
-    def estimate(self, example: PlannedExample) -> int:
-        """Tokens an example may take: its prompts, and the answers at their longest."""
-        guides = len(example.guides)
-        texts = [self.system_for(example.winner.context, g.value) for g in example.guides]
-        prompt_part = prompt_tokens_estimate(texts) + guides * prompt_tokens_estimate(
-            [example.scenario.text]
-        )
-        return prompt_part + guides * self.settings.max_tokens
+
+def judge(
+    snapshot: Snapshot, example: PlannedExample, answers: Mapping[str, str]
+) -> Verdict | None:
+    """The pair check of a DPO pair or a KTO undesirable answer (None for the others)."""
+    edge = example.edge
+    if edge is None:
+        return None
+    wiser, less_wise = snapshot.values[edge.to_id], snapshot.values[edge.from_id]
+    if example.kind == "dpo":
+        return judge_pair(answers["chosen"], answers["rejected"], wiser, less_wise)
+    return judge_pair(answers[REFERENCE], answers["completion"], wiser, less_wise)
 
 
 async def generate_dataset(
@@ -274,6 +187,8 @@ async def generate_dataset(
     *,
     out_dir: Path,
     settings: GenerationSettings | None = None,
+    thresholds: Thresholds | None = None,
+    answers_dir: Path | None = None,
     concurrency: int = 64,
     max_tokens_total: int | None = None,
     limit: int | None = None,
@@ -284,34 +199,56 @@ async def generate_dataset(
     """Generate (or resume) ``out_dir/<kind>.jsonl`` and write its dataset card."""
     if kind not in KINDS:
         raise ValueError(f"unknown dataset kind {kind!r}; one of {', '.join(KINDS)}")
-    answerer = _Answerer(gateway, load_prompt(GUIDED_PROMPT), settings or GenerationSettings())
-    generation = answerer.generation()
+    plan = plan_dataset(snapshot, kind, scenarios, thresholds=thresholds, limit=limit)
+    answers_dir = answers_dir or out_dir / "answers"
+    store = AnswerStore(gateway, answers_dir, settings)
+    generation = store.generation()
+    requests = {e.key: answer_requests(snapshot, e) for e in plan.examples}
 
     async def produce(example: PlannedExample) -> dict[str, Any]:
-        return build_example(snapshot, example, await answerer.answers(example), generation)
+        answers = await store.answers(requests[example.key])
+        verdict = judge(snapshot, example, answers)
+        if verdict is not None and not verdict.is_kept:
+            raise Dropped(
+                verdict.verdict,
+                {
+                    "context": example.winner.context,
+                    "scenario_id": example.scenario.id,
+                    "value_ids": [g.value.id for g in example.guides],
+                    "pair_quality": verdict.as_json(),
+                },
+            )
+        return build_example(snapshot, example, answers, generation, verdict)
 
-    result = await run_job(
-        plan_examples(snapshot, kind, scenarios, limit=limit),
-        produce,
-        out_dir=out_dir,
-        name=kind,
-        identity={
-            "kind": kind,
-            "format_version": FORMAT_VERSION,
-            "snapshot_content_hash": snapshot.content_hash,
-            **generation,
-        },
-        concurrency=concurrency,
-        max_tokens_total=max_tokens_total,
-        estimate_tokens=answerer.estimate,
-        progress=progress,
-        description=f"{kind} examples",
-        extra_manifest={
-            "snapshot": snapshot.summary(),
-            "scenarios": dict(scenarios_source or {}),
-            "base_url": base_url,
-        },
-    )
+    store.open(r for example_requests in requests.values() for r in example_requests.values())
+    try:
+        result = await run_job(
+            plan.examples,
+            produce,
+            out_dir=out_dir,
+            name=kind,
+            identity={
+                "kind": kind,
+                "format_version": FORMAT_VERSION,
+                "snapshot_content_hash": snapshot.content_hash,
+                **generation,
+            },
+            concurrency=concurrency,
+            max_tokens_total=max_tokens_total,
+            estimate_tokens=lambda e: store.estimate(requests[e.key].values()),
+            progress=progress,
+            description=f"{kind} examples",
+            extra_manifest={
+                "snapshot": snapshot.summary(),
+                "scenarios": dict(scenarios_source or {}),
+                "answers": relative_path(answers_dir, out_dir),
+                "base_url": base_url,
+                "selection": plan.as_json(),
+            },
+            ordered=True,
+        )
+    finally:
+        store.close()
     write_dataset_card(
         snapshot,
         kind,
@@ -319,13 +256,24 @@ async def generate_dataset(
         result=result,
         generation=generation,
         scenarios_source=scenarios_source or {},
+        selection=plan.as_json(),
     )
     return result
 
 
-def scenarios_fingerprint(path: Path) -> dict[str, Any]:
-    """What a dataset records about the scenarios file it used."""
+def relative_path(path: Path, base: Path) -> str:
+    """``path`` relative to ``base`` when it lies inside it, else just its name: outputs
+    never record where on this machine they were made."""
+    try:
+        return path.resolve().relative_to(base.resolve()).as_posix()
+    except ValueError:
+        return path.name
+
+
+def scenarios_fingerprint(path: Path, out_dir: Path | None = None) -> dict[str, Any]:
+    """What a dataset records about the scenarios file it used (its path relative to the
+    dataset's folder, or its name only)."""
     return {
-        "file": str(path),
+        "file": relative_path(path, out_dir) if out_dir is not None else path.name,
         "sha256": hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None,
     }

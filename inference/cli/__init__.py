@@ -3,6 +3,7 @@
     python -m inference targets SNAPSHOT.json --out DIR
     python -m inference scenarios SNAPSHOT.json --out DIR [--per-context N]
     python -m inference dataset SNAPSHOT.json --kind sft|dpo|kto --out DIR [--scenarios FILE]
+        [--answers DIR] [--min-win-probability P] [--min-edge-lower-bound B]
         [--base-url URL] [--model NAME] [--concurrency N] [--max-tokens-total N]
     python -m inference evaluate SNAPSHOT.json --base-url URL --model NAME --out DIR
         [--judge-base-url URL] [--judge-model NAME] [--system-prompt FILE]
@@ -14,7 +15,8 @@ works against a chat-only vLLM server). Jobs resume: run the same command again 
 a stop or a spent token budget, and finished examples are kept.
 
 Exit status: 0 done; 1 the model server failed or some items failed (rerun to retry them);
-2 bad input; 3 stopped at the token budget (rerun to continue); 130 interrupted.
+2 bad input; 3 stopped at the token budget (rerun to continue); 4 ``scenarios`` finished short
+of ``--per-context`` for some context (the file holds what was found); 130 interrupted.
 
 ``arguments`` builds the parser, ``commands`` runs each sub-command, ``main`` maps errors to
 exit statuses.
@@ -26,6 +28,7 @@ from inference.cli.commands import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    EXIT_SHORT,
     EXIT_USAGE,
     UsageError,
 )
@@ -36,6 +39,7 @@ __all__ = [
     "EXIT_FAILED",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
+    "EXIT_SHORT",
     "EXIT_USAGE",
     "UsageError",
     "build_parser",

@@ -14,12 +14,20 @@ from inference.scenarios import (
     SCENARIOS_FILE,
 )
 from inference.training_data import DEFAULT_MAX_TOKENS, DEFAULT_TEMPERATURE, KINDS
+from inference.uncertainty import DEFAULT_MIN_EDGE_LOWER_BOUND, DEFAULT_MIN_WIN_PROBABILITY
 
 
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must lie between 0 and 1, got {text}")
     return value
 
 
@@ -118,6 +126,30 @@ def _add_dataset(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     dataset.add_argument(
         "--limit", type=_positive_int, default=None, help="at most N examples (a trial run)"
+    )
+    dataset.add_argument(
+        "--answers",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="the folder of generated answers, shared by dataset commands run one after "
+        "another with the same model and settings (default: OUT/answers)",
+    )
+    uncertainty = dataset.add_argument_group("uncertainty (see the dataset card)")
+    uncertainty.add_argument(
+        "--min-win-probability",
+        type=_share,
+        default=DEFAULT_MIN_WIN_PROBABILITY,
+        help="SFT/KTO leave out contexts whose winner won a smaller share of bootstrap "
+        f"resamples, and tied winners (default {DEFAULT_MIN_WIN_PROBABILITY:g}; 0 keeps all "
+        "but ties)",
+    )
+    uncertainty.add_argument(
+        "--min-edge-lower-bound",
+        type=_share,
+        default=DEFAULT_MIN_EDGE_LOWER_BOUND,
+        help="DPO pairs and KTO undesirable answers only from edges whose credible interval "
+        f"starts at least this high (default {DEFAULT_MIN_EDGE_LOWER_BOUND:g})",
     )
     _add_scenario_options(dataset, source=True)
     _add_llm_options(dataset)

@@ -9,7 +9,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from inference.engine import BUDGET_EXHAUSTED, COMPLETE, JobResult, build_bulk_gateway
+from inference.engine import BUDGET_EXHAUSTED, COMPLETE, SHORT, JobResult, build_bulk_gateway
 from inference.evaluation import ModelSpec, evaluate_model
 from inference.evaluation_report import compare_reports, load_report, report_table
 from inference.gateway import Gateway
@@ -21,11 +21,13 @@ from inference.training_data import (
     generate_dataset,
     scenarios_fingerprint,
 )
+from inference.uncertainty import Thresholds
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_BUDGET = 3
+EXIT_SHORT = 4
 EXIT_INTERRUPTED = 130
 
 
@@ -70,6 +72,8 @@ def _report(result: JobResult) -> int:
         return EXIT_OK
     if result.status == BUDGET_EXHAUSTED:
         return EXIT_BUDGET
+    if result.status == SHORT:
+        return EXIT_SHORT
     return EXIT_FAILED
 
 
@@ -100,11 +104,13 @@ async def _scenarios_for(
             progress=not args.no_progress,
         )
         path = out_dir / "scenarios" / SCENARIOS_FILE
-        if generated.status != COMPLETE:
-            return {}, scenarios_fingerprint(path), generated, generated.tokens_used
+        # Short of the target is still usable: the examples are made from what was found.
+        if generated.status not in (COMPLETE, SHORT):
+            return {}, scenarios_fingerprint(path, out_dir), generated, generated.tokens_used
         print(generated.message, file=sys.stderr)
     used = generated.tokens_used if generated is not None else 0
-    return load_scenarios(path, snapshot), scenarios_fingerprint(path), None, used
+    fingerprint = scenarios_fingerprint(path, out_dir)
+    return load_scenarios(path, snapshot), fingerprint, None, used
 
 
 async def _cmd_scenarios(args: argparse.Namespace) -> int:
@@ -144,6 +150,11 @@ async def _cmd_dataset(args: argparse.Namespace) -> int:
             gateway,
             out_dir=args.out,
             settings=GenerationSettings(max_tokens=args.max_tokens, temperature=args.temperature),
+            thresholds=Thresholds(
+                min_win_probability=args.min_win_probability,
+                min_edge_lower_bound=args.min_edge_lower_bound,
+            ),
+            answers_dir=args.answers,
             concurrency=args.concurrency,
             max_tokens_total=_budget_left(args, used),
             limit=args.limit,

@@ -13,6 +13,10 @@ function that turns one item into one JSON record through the gateway. ``run_job
   checkpoints) and ``manifest.json`` (replaced atomically). On a restart the keys already in
   the JSONL are skipped and a torn last line (a crash mid-write) is cut off;
 - holds an exclusive lock on the output folder, so two runs cannot interleave;
+- lets ``produce`` decide that an item yields no record (``Dropped``: a pair that failed a
+  quality check), kept with its reason in ``<name>.dropped.jsonl`` and counted as done;
+- with ``ordered``, rewrites the files at the end in the order of the items, so the same
+  work gives the same bytes whatever order the workers finished in;
 - stops cleanly at a token budget: no item starts once the tokens used plus those in flight
   would pass it (``metering`` charges each request's tokens to its item); what finished is
   kept and a rerun continues;
@@ -37,6 +41,8 @@ from inference.engine.outcomes import (
     INCOMPLETE,
     INTERRUPTED,
     RUNNING,
+    SHORT,
+    Dropped,
     JobResult,
 )
 
@@ -49,6 +55,8 @@ __all__ = [
     "INTERRUPTED",
     "MANIFEST",
     "RUNNING",
+    "SHORT",
+    "Dropped",
     "JobError",
     "JobResult",
     "MeteredGateway",

@@ -6,7 +6,7 @@ import fcntl
 import json
 import os
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -33,8 +33,11 @@ class JobState:
         self.name = name
         self.identity = dict(identity)
         self.jsonl_path = out_dir / f"{name}.jsonl"
+        self.dropped_path = out_dir / f"{name}.dropped.jsonl"
         self.manifest_path = out_dir / MANIFEST
-        self.keys: set[str] = set()
+        self.keys: set[str] = set()  # done: written or dropped
+        self.dropped: dict[str, str] = {}  # key -> reason
+        self._dropped_fd: int | None = None
         self.manifest: dict[str, Any] = {}
         self._fd: int | None = None
         self._lock: IO[bytes] | None = None
@@ -57,6 +60,12 @@ class JobState:
             ) from None
         self.manifest = self._read_manifest()
         self.keys = set(read_keys(self.jsonl_path, repair=True))
+        if self.dropped_path.exists():
+            read_keys(self.dropped_path, repair=True)
+            self.dropped = {
+                str(r["key"]): str(r.get("reason", "")) for r in read_records(self.dropped_path)
+            }
+            self.keys |= set(self.dropped)
         self._fd = os.open(self.jsonl_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 
     def _read_manifest(self) -> dict[str, Any]:
@@ -97,15 +106,35 @@ class JobState:
 
     def append(self, record: Mapping[str, Any]) -> None:
         assert self._fd is not None
-        line = json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
-        data = line.encode("utf-8")
-        # One write on an O_APPEND descriptor: a killed process leaves whole lines behind
-        # (a torn line needs the machine itself to fail, and ``read_keys`` repairs that).
-        written = os.write(self._fd, data)
-        while written < len(data):  # only on a full disk or a signal; finish the line
-            written += os.write(self._fd, data[written:])
+        _write_line(self._fd, record)
         self.keys.add(str(record["key"]))
         self._unsynced += 1
+
+    def append_dropped(self, key: str, reason: str, detail: Mapping[str, Any]) -> None:
+        """Record an item decided without a record (``Dropped``), in its own file."""
+        if self._dropped_fd is None:
+            self._dropped_fd = os.open(
+                self.dropped_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644
+            )
+        _write_line(self._dropped_fd, {"key": key, "reason": reason, **detail})
+        self.keys.add(key)
+        self.dropped[key] = reason
+        self._unsynced += 1
+
+    def rewrite_in_order(self, keys: Sequence[str]) -> None:
+        """Rewrite the records (and the dropped items) as exactly ``keys``, in that order:
+        the same work gives the same bytes whatever order the workers finished in. Records
+        of keys not in ``keys`` (an earlier, larger plan) are left out. Call it last."""
+        self._close_files()
+        for path in (self.jsonl_path, self.dropped_path):
+            if not path.exists():
+                continue
+            lines: dict[str, str] = {}
+            with path.open(encoding="utf-8") as handle:
+                for line in handle:
+                    if line.endswith("\n") and line.strip():
+                        lines[str(json.loads(line)["key"])] = line
+            write_text_atomic(path, "".join(lines[k] for k in keys if k in lines))
 
     def checkpoint(self, **fields: Any) -> None:
         """fsync the records and rewrite the manifest; safe to call from a helper thread."""
@@ -117,21 +146,36 @@ class JobState:
         with self._write_lock:
             if sequence < self._written:  # a newer checkpoint got here first
                 return
-            if self._fd is not None and self._unsynced:
+            if self._unsynced:
                 self._unsynced = 0
-                os.fsync(self._fd)
+                for fd in (self._fd, self._dropped_fd):
+                    if fd is not None:
+                        os.fsync(fd)
             write_text_atomic(self.manifest_path, text)
             self._written = sequence
 
+    def _close_files(self) -> None:
+        for fd in (self._fd, self._dropped_fd):
+            if fd is not None:
+                os.fsync(fd)
+                os.close(fd)
+        self._fd = self._dropped_fd = None
+
     def close(self) -> None:
-        if self._fd is not None:
-            os.fsync(self._fd)
-            os.close(self._fd)
-            self._fd = None
+        self._close_files()
         if self._lock is not None:
             fcntl.flock(self._lock.fileno(), fcntl.LOCK_UN)
             self._lock.close()
             self._lock = None
+
+
+def _write_line(fd: int, record: Mapping[str, Any]) -> None:
+    data = (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+    # One write on an O_APPEND descriptor: a killed process leaves whole lines behind
+    # (a torn line needs the machine itself to fail, and ``read_keys`` repairs that).
+    written = os.write(fd, data)
+    while written < len(data):  # only on a full disk or a signal; finish the line
+        written += os.write(fd, data[written:])
 
 
 def read_records(path: Path) -> Iterator[dict[str, Any]]:

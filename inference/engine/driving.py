@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from inference.engine.checkpoints import JobState
 from inference.engine.metering import CURRENT_METER, WORKER_INDEX, TokenMeter
-from inference.engine.outcomes import ABORTED, BUDGET_EXHAUSTED
+from inference.engine.outcomes import ABORTED, BUDGET_EXHAUSTED, Dropped
 from inference.gateway import LLMBadRequest, LLMError, LLMTimeout, LLMUnavailable
 
 CHECKPOINT_S = 2.0  # how often the manifest is rewritten and the JSONL fsync'd
@@ -37,6 +37,7 @@ class Run:
     finished_items: int = 0
     finished_tokens: int = 0
     written: int = 0
+    dropped: int = 0
     failures: list[dict[str, str]] = field(default_factory=list)
     failed: int = 0
     consecutive_transient: int = 0
@@ -102,8 +103,12 @@ async def _worker(index: int, run: Run, produce: Produce, state: JobState, bar: 
         record = await _produce_one(run, produce, item, estimate)
         if record is None:
             continue
-        state.append(record)
-        run.written += 1
+        if isinstance(record, Dropped):
+            state.append_dropped(str(item.key), record.reason, record.detail)
+            run.dropped += 1
+        else:
+            state.append(record)
+            run.written += 1
         bar.update(1)
         now = time.monotonic()
         if now - run.last_checkpoint >= CHECKPOINT_S:
@@ -118,12 +123,16 @@ async def _worker(index: int, run: Run, produce: Produce, state: JobState, bar: 
 
 async def _produce_one(
     run: Run, produce: Produce, item: Any, estimate: int
-) -> dict[str, Any] | None:
-    """One item's record, its tokens charged to it; None when the model failed it."""
+) -> dict[str, Any] | Dropped | None:
+    """One item's record (or why it has none), its tokens charged to it; None when the model
+    failed it."""
     meter = TokenMeter(run.tokens)
     token = CURRENT_METER.set(meter)
+    outcome: dict[str, Any] | Dropped
     try:
-        record = await produce(item)
+        outcome = await produce(item)
+    except Dropped as dropped:
+        outcome = dropped
     except LLMError as exc:
         run.record_failure(item.key, exc)
         return None
@@ -133,9 +142,9 @@ async def _produce_one(
     run.consecutive_transient = 0
     run.finished_items += 1
     run.finished_tokens += meter.tokens
-    if record.get("key") != item.key:
-        raise ValueError(f"a record for {item.key!r} came back with key {record.get('key')!r}")
-    return record
+    if isinstance(outcome, dict) and outcome.get("key") != item.key:
+        raise ValueError(f"a record for {item.key!r} came back with key {outcome.get('key')!r}")
+    return outcome
 
 
 @contextlib.contextmanager

@@ -39,12 +39,16 @@ async def run_job(
     progress: bool = True,
     description: str | None = None,
     extra_manifest: Mapping[str, Any] | None = None,
+    ordered: bool = False,
 ) -> JobResult:
     """Produce one record per item not yet in ``out_dir/<name>.jsonl``; see ``inference.engine``.
 
     ``identity`` (snapshot hash, kind, model, prompt hashes…) must match the one stored in an
     existing manifest, so a rerun never mixes two jobs in one file. Items must have unique
-    keys, and each record ``produce`` returns must carry its item's ``key``.
+    keys, and each record ``produce`` returns must carry its item's ``key``; ``produce`` may
+    raise ``Dropped`` instead (recorded in ``<name>.dropped.jsonl``, counted as done).
+    With ``ordered``, the files are rewritten at the end to hold exactly these items, in
+    their order (the same plan and answers give the same bytes on every run).
     """
     keys = _checked_keys(items, concurrency, max_tokens_total)
     state = JobState(out_dir, name, identity)
@@ -70,6 +74,8 @@ async def run_job(
         finally:
             bar.close()
             done = _finish(state, run_entry, run, status, keys)
+            if ordered:
+                state.rewrite_in_order(keys)
         return JobResult(
             status=status,
             planned=len(items),
@@ -82,6 +88,7 @@ async def run_job(
             message=_message(status, run, name, done, len(items), max_tokens_total),
             output=state.jsonl_path,
             failures=run.failures,
+            dropped=_dropped_counts(state, keys),
         )
     finally:
         state.close()
@@ -107,15 +114,24 @@ def _begin(
     planned: int,
     extra_manifest: Mapping[str, Any] | None,
 ) -> None:
-    """Record this run in the manifest (and an earlier one still "running" as dead)."""
-    for earlier in state.manifest.setdefault("runs", []):
+    """Record this run in the manifest (and an earlier one still "running" as dead).
+
+    A dead run's tokens are those of its last checkpoint: they join ``tokens_used`` now, and
+    ``tokens_used_this_run`` starts again from 0, so the total is right from the start."""
+    manifest = state.manifest
+    tokens_used = int(manifest.get("tokens_used", 0))
+    for earlier in manifest.setdefault("runs", []):
         if earlier.get("status") == RUNNING:  # that process died without a word
             earlier["status"] = DID_NOT_FINISH
-    state.manifest["runs"].append(run_entry)
+            earlier["tokens_used"] = int(manifest.get("tokens_used_this_run", 0))
+            tokens_used += earlier["tokens_used"]
+    manifest["runs"].append(run_entry)
     state.checkpoint(
         status=RUNNING,
         planned=planned,
         done=run_entry["skipped_done"],
+        tokens_used=tokens_used,
+        tokens_used_this_run=0,
         **dict(extra_manifest or {}),
     )
 
@@ -143,6 +159,7 @@ def _finish(
         finished_at=now(),
         status=status,
         written=run.written,
+        dropped=run.dropped,
         failed=run.failed,
         tokens_used=run.tokens[0],
     )
@@ -150,9 +167,21 @@ def _finish(
         status=status,
         done=done,
         tokens_used=tokens_before + run.tokens[0],
+        tokens_used_this_run=0,
         failures=run.failures[-MAX_RECORDED_FAILURES:],
+        dropped=_dropped_counts(state, keys),
     )
     return done
+
+
+def _dropped_counts(state: JobState, keys: Sequence[str]) -> dict[str, int]:
+    """Planned items dropped (this run or before), per reason."""
+    counts: dict[str, int] = {}
+    for key in keys:
+        reason = state.dropped.get(key)
+        if reason is not None:
+            counts[reason] = counts.get(reason, 0) + 1
+    return dict(sorted(counts.items()))
 
 
 def _final_status(run: Run, state: JobState, keys: Sequence[str]) -> str:
@@ -166,7 +195,10 @@ def _final_status(run: Run, state: JobState, keys: Sequence[str]) -> str:
 def _message(status: str, run: Run, name: str, done: int, planned: int, budget: int | None) -> str:
     counts = f"{done} of {planned} {name} examples are done"
     if status == COMPLETE:
-        return f"Complete: {counts} ({run.written} new, {run.tokens[0]:,} tokens this run)."
+        dropped = f", {run.dropped} dropped" if run.dropped else ""
+        return (
+            f"Complete: {counts} ({run.written} new{dropped}, {run.tokens[0]:,} tokens this run)."
+        )
     if status == BUDGET_EXHAUSTED:
         return (
             f"Stopped at the token budget: this run used {run.tokens[0]:,} of "

@@ -9,6 +9,12 @@ import pytest
 from inference.gateway import Gateway, build_gateway
 from inference.testing import FakeLLMServer
 
+# The reference snapshot and its hand-written scenarios, shared with the jobs' tests (the
+# dataset tests here run `python -m inference` on them against the fake server).
+from tests.inference_jobs.conftest import scenarios_path, snapshot, snapshot_path
+
+__all__ = ["scenarios_path", "snapshot", "snapshot_path"]
+
 
 @pytest.fixture(scope="session")
 def anyio_backend() -> str:

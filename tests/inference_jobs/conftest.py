@@ -50,12 +50,18 @@ def answer_marker(value_id: int) -> str:
     return f"ANSWER GUIDED BY VALUE {value_id}."
 
 
+def answer_text(snapshot: Snapshot, value_id: int) -> str:
+    """The scripted answer under a value: its marker, then the value's policies (what a
+    model following the guidance would attend to, so the pair checks keep its pairs)."""
+    return " ".join([answer_marker(value_id), *snapshot.values[value_id].policies])
+
+
 def script_answers_by_value(fake: FakeLLMServer, snapshot: Snapshot) -> None:
     """Every answer names the value whose guidance was in the system message."""
     fake.script(
         *(
             {
-                "text": answer_marker(value.id),
+                "text": answer_text(snapshot, value.id),
                 "match_system": f"The value: {value.title}\n{value.description}\n",
                 "repeat": 10_000,
             }

@@ -12,13 +12,19 @@ from inference.cli import EXIT_OK, EXIT_USAGE, main
 from inference.prompts import load_prompt
 from inference.targets import ContextWinner, Snapshot
 from inference.testing import FakeLLMServer
+from inference.uncertainty import Thresholds, is_clearly_less_wise, left_out
 from tests.inference_jobs.conftest import (
     SCENARIOS_PER_CONTEXT,
-    answer_marker,
+    answer_text,
     llm_args,
     read_jsonl,
     script_answers_by_value,
 )
+
+
+def kept_winners(snapshot: Snapshot) -> list[ContextWinner]:
+    """The winners SFT and KTO train on by default (contested ones are left out)."""
+    return [w for w in snapshot.winners if left_out(snapshot, w, Thresholds()) is None]
 
 
 def run_dataset(
@@ -91,7 +97,8 @@ def test_sft_answers_are_guided_by_the_winning_values_policies(
     assert run_dataset("sft", fake_llm, snapshot_path, scenarios_path, tmp_path) == EXIT_OK
 
     records = read_jsonl(tmp_path / "sft.jsonl")
-    assert len(records) == SCENARIOS_PER_CONTEXT * len(snapshot.winners)
+    assert 0 < len(kept_winners(snapshot)) < len(snapshot.winners)
+    assert len(records) == SCENARIOS_PER_CONTEXT * len(kept_winners(snapshot))
     assert len({r["key"] for r in records}) == len(records)
     scenario_text = {json.loads(line)["text"] for line in scenarios_path.read_text().splitlines()}
     for record in records:
@@ -101,7 +108,8 @@ def test_sft_answers_are_guided_by_the_winning_values_policies(
         user, assistant = record["messages"]
         assert user["role"] == "user"
         assert user["content"] in scenario_text
-        assert assistant == {"role": "assistant", "content": answer_marker(winner.value_id)}
+        assert assistant == {"role": "assistant", "content": answer_text(snapshot, winner.value_id)}
+        assert record["weight"] == round(winner.win_probability or 1.0, 4)
         assert record["provenance"]["edges"]
         for edge in record["provenance"]["edges"]:
             assert edge["to"] == winner.value_id
@@ -114,6 +122,7 @@ def test_sft_answers_are_guided_by_the_winning_values_policies(
         context = next(
             w for w in snapshot.winners if f"Situation: {w.context}\n" in system["content"]
         )
+        assert context in kept_winners(snapshot)
         value = snapshot.values[context.value_id]
         assert all(f"- {policy}" in system["content"] for policy in value.policies)
         assert user["content"].startswith(f"[{context.context} #")
@@ -121,7 +130,7 @@ def test_sft_answers_are_guided_by_the_winning_values_policies(
     loaded = load_with_hf(hf_datasets, tmp_path / "sft.jsonl", tmp_path / "hf-cache")
     assert loaded.num_rows == len(records)
     assert loaded[0]["messages"][1]["role"] == "assistant"
-    assert set(loaded.column_names) == {"key", "messages", "provenance"}
+    assert set(loaded.column_names) == {"key", "messages", "weight", "provenance"}
     card = (tmp_path / "README.md").read_text()
     assert snapshot.content_hash in card
     assert load_prompt("guided_answer").sha256 in card
@@ -152,11 +161,21 @@ def test_dpo_chosen_follows_the_wiser_value_of_a_kept_edge(
         edge = kept_edge(snapshot, provenance["edge"], provenance["context"])
         assert provenance["value_ids"] == [edge["to"], edge["from"]]
         assert record["key"].endswith(f"|values={edge['from']}>{edge['to']}")
-        assert record["chosen"] == [{"role": "assistant", "content": answer_marker(edge["to"])}]
-        assert record["rejected"] == [{"role": "assistant", "content": answer_marker(edge["from"])}]
+        chosen, rejected = answer_text(snapshot, edge["to"]), answer_text(snapshot, edge["from"])
+        assert record["chosen"] == [{"role": "assistant", "content": chosen}]
+        assert record["rejected"] == [{"role": "assistant", "content": rejected}]
         assert record["prompt"][0]["role"] == "user"
-    # Each example asked for two answers; the guidance of both edge ends reached the server.
-    assert len(fake_llm.chat_requests()) == 2 * len(records)
+        assert record["weight"] == round(edge["interval"][0], 4)
+        assert provenance["pair_quality"]["verdict"] == "kept"
+    # One request per (context, value, scenario), however many edges the value is on.
+    needed = {
+        (r["provenance"]["context"], r["provenance"]["scenario_id"], v)
+        for r in records
+        for v in r["provenance"]["value_ids"]
+    }
+    assert len(needed) < 2 * len(records)
+    assert len(fake_llm.chat_requests()) == len(needed)
+    assert not (tmp_path / "dpo.dropped.jsonl").exists()
     loaded = load_with_hf(hf_datasets, tmp_path / "dpo.jsonl", tmp_path / "hf-cache")
     assert {"prompt", "chosen", "rejected"} <= set(loaded.column_names)
     assert loaded.num_rows == len(records)
@@ -176,23 +195,38 @@ def test_kto_labels_the_winner_desirable_and_the_values_it_beat_undesirable(
 
     records = read_jsonl(tmp_path / "kto.jsonl")
     beaten = {
-        w.context: [e.from_id for e in snapshot.kept_edges_in(w.context) if e.to_id == w.value_id]
-        for w in snapshot.winners
+        w.context: [
+            e.from_id
+            for e in snapshot.kept_edges_in(w.context)
+            if e.to_id == w.value_id and is_clearly_less_wise(e, Thresholds())
+        ]
+        for w in kept_winners(snapshot)
     }
+    unclear = [
+        e
+        for w in kept_winners(snapshot)
+        for e in snapshot.kept_edges_in(w.context)
+        if e.to_id == w.value_id and e.from_id not in beaten[w.context]
+    ]
+    assert unclear  # some beaten values are not labelled: their interval reaches below 0.5
     assert len(records) == SCENARIOS_PER_CONTEXT * sum(1 + len(b) for b in beaten.values())
     for record in records:
         check_common(record, snapshot, "kto")
         provenance = record["provenance"]
         winner = winner_of(snapshot, provenance["context"])
         (value_id,) = provenance["value_ids"]
-        assert record["completion"] == [{"role": "assistant", "content": answer_marker(value_id)}]
+        content = answer_text(snapshot, value_id)
+        assert record["completion"] == [{"role": "assistant", "content": content}]
         if record["label"]:
             assert value_id == winner.value_id
             assert provenance["edge"] is None
+            assert record["weight"] == round(winner.win_probability or 1.0, 4)
         else:
             assert value_id in beaten[winner.context]
             edge = kept_edge(snapshot, provenance["edge"], winner.context)
             assert (edge["from"], edge["to"]) == (value_id, winner.value_id)
+            assert edge["interval"][0] > 0.5
+            assert record["weight"] == round(edge["interval"][0], 4)
     loaded = load_with_hf(hf_datasets, tmp_path / "kto.jsonl", tmp_path / "hf-cache")
     assert loaded.features["label"].dtype == "bool"
     assert sorted(loaded["label"]) == sorted(r["label"] for r in records)
@@ -225,9 +259,8 @@ def test_a_folder_made_with_another_model_is_refused(
 
     assert main(args) == EXIT_USAGE
 
-    assert "made with other settings (model: 'fake-model' there, 'another-model' now)" in (
-        capsys.readouterr().err
-    )
+    assert "made with other settings" in (err := capsys.readouterr().err)
+    assert "model: 'fake-model' there, 'another-model' now" in err
 
 
 def test_without_a_base_url_the_command_says_what_to_set(

@@ -14,9 +14,17 @@ import pytest
 
 from inference.cli import EXIT_BUDGET, EXIT_FAILED, EXIT_OK, main
 from inference.engine import read_keys
+from inference.scenarios import load_scenarios
 from inference.targets import Snapshot
 from inference.testing import FakeLLMServer
-from tests.inference_jobs.conftest import SCENARIOS_PER_CONTEXT, llm_args, read_jsonl
+from inference.training_data import plan_examples
+from inference.uncertainty import Thresholds, left_out
+from tests.inference_jobs.conftest import (
+    SCENARIOS_PER_CONTEXT,
+    llm_args,
+    read_jsonl,
+    script_answers_by_value,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 DEADLINE_S = 30.0
@@ -38,6 +46,12 @@ def dataset_args(
     ]
 
 
+def sft_planned(snapshot: Snapshot) -> int:
+    """SFT examples of the default plan: contested winners are left out."""
+    kept = [w for w in snapshot.winners if left_out(snapshot, w, Thresholds()) is None]
+    return SCENARIOS_PER_CONTEXT * len(kept)
+
+
 def assert_one_per_key(path: Path, planned: int) -> list[str]:
     keys = [record["key"] for record in read_jsonl(path)]
     assert len(keys) == len(set(keys)) == planned
@@ -52,6 +66,7 @@ def test_a_killed_run_resumes_with_exactly_one_example_per_key(
     tmp_path: Path,
 ) -> None:
     fake_llm.configure(delay_s=0.02)
+    script_answers_by_value(fake_llm, snapshot)
     out = tmp_path / "dpo"
     args = dataset_args("dpo", fake_llm, snapshot_path, scenarios_path, out)
     args[args.index("--retries")] = "--concurrency"
@@ -83,19 +98,31 @@ def test_a_killed_run_resumes_with_exactly_one_example_per_key(
     assert 5 <= kept_before < planned
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "running"  # it never got to say otherwise
+    killed_tokens = int(manifest.get("tokens_used_this_run", 0))
     # A crash mid-write leaves half a line: the rerun must cut it off, not choke on it.
     with jsonl.open("ab") as handle:
         handle.write(b'{"key": "dpo|ctx=1|scn=torn')
+    answers_before = len(read_keys(out / "answers" / "answers.jsonl"))
+    needed = {
+        (example.winner.context, example.scenario.id, guide.value.id)
+        for example in plan_examples(snapshot, "dpo", load_scenarios(scenarios_path, snapshot))
+        for guide in example.guides
+    }
     fake_llm.reset()
+    script_answers_by_value(fake_llm, snapshot)
 
     assert main(dataset_args("dpo", fake_llm, snapshot_path, scenarios_path, out)) == EXIT_OK
 
     assert_one_per_key(jsonl, planned)
-    # Finished examples were not generated again: two requests per missing example only.
-    assert len(fake_llm.chat_requests()) == 2 * (planned - kept_before)
+    # Answers written before the kill were not generated again: one request per answer
+    # still missing, each once.
+    assert len(fake_llm.chat_requests()) == len(needed) - answers_before
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "complete"
     assert [run["status"] for run in manifest["runs"]] == ["did_not_finish", "complete"]
+    # The killed run's tokens (as of its last checkpoint) stay counted.
+    assert manifest["runs"][0]["tokens_used"] == killed_tokens
+    assert manifest["tokens_used"] == killed_tokens + manifest["runs"][1]["tokens_used"]
 
 
 def test_a_token_budget_stops_cleanly_and_the_rest_follows_on_rerun(
@@ -107,7 +134,7 @@ def test_a_token_budget_stops_cleanly_and_the_rest_follows_on_rerun(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     args = dataset_args("sft", fake_llm, snapshot_path, scenarios_path, tmp_path)
-    budget = 3000
+    budget = 1500  # room for some of the (fewer, uncontested) examples, not all
 
     code = main([*args, "--concurrency", "1", "--max-tokens-total", str(budget)])
 
@@ -118,7 +145,7 @@ def test_a_token_budget_stops_cleanly_and_the_rest_follows_on_rerun(
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["status"] == "budget_exhausted"
     assert 0 < manifest["tokens_used"] <= budget
-    planned = SCENARIOS_PER_CONTEXT * len(snapshot.winners)
+    planned = sft_planned(snapshot)
     done = len(read_keys(tmp_path / "sft.jsonl"))
     assert 0 < done < planned
     assert manifest["done"] == done
@@ -143,7 +170,7 @@ def test_a_transient_server_error_is_retried(
     code = main(dataset_args("sft", fake_llm, snapshot_path, scenarios_path, tmp_path))
 
     assert code == EXIT_OK
-    planned = SCENARIOS_PER_CONTEXT * len(snapshot.winners)
+    planned = sft_planned(snapshot)
     assert_one_per_key(tmp_path / "sft.jsonl", planned)
     assert len(fake_llm.chat_requests()) == planned + 2
     assert fake_llm.pending() == []
@@ -171,7 +198,7 @@ def test_a_bad_request_is_not_retried_and_the_rest_finishes(
     (failure,) = manifest["failures"]
     assert failure["error"] == "LLMBadRequest"
     assert "too long" in failure["message"]
-    planned = SCENARIOS_PER_CONTEXT * len(snapshot.winners)
+    planned = sft_planned(snapshot)
     assert len(read_keys(tmp_path / "sft.jsonl")) == planned - 1
     fake_llm.reset()
 

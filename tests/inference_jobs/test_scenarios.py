@@ -11,6 +11,7 @@ from inference.cli import EXIT_OK, main
 from inference.scenarios import normalise
 from inference.targets import Snapshot
 from inference.testing import FakeLLMServer
+from inference.uncertainty import questions_for
 from tests.inference_jobs.conftest import llm_args, read_jsonl
 
 
@@ -62,13 +63,17 @@ def test_scenarios_are_generated_per_context_and_deduplicated(
         # The exact repeat and the near-duplicate are gone; order is kept.
         assert texts == [batch[0], batch[3], batch[4]]
         assert len({normalise(t) for t in texts}) == 3
-    # What the model was asked: the context, the count and the study's questions as examples.
+    # What the model was asked: the context, the count and its own questions as examples.
     chats = fake_llm.chat_requests()
     assert len(chats) == len(snapshot.winners)
     for body in chats:
         prompt = body["messages"][-1]["content"]
         assert "Write 4 new messages" in prompt
-        assert all(question in prompt for question in snapshot.questions)
+        context = next(w.context for w in snapshot.winners if f"Situation: {w.context}\n" in prompt)
+        own = questions_for(snapshot, context)
+        assert own
+        assert all(question in prompt for question in own)
+        assert not any(q in prompt for q in snapshot.questions if q not in own)
         assert body["response_format"]["type"] == "json_schema"
     # The near-duplicate was caught by embeddings fetched through the gateway.
     embedded = [t for r in fake_llm.requests("embeddings") for t in r["body"]["input"]]

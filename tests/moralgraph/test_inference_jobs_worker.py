@@ -136,6 +136,16 @@ def download(client: Client, url: str) -> bytes:
     return bytes(response.getvalue())
 
 
+def sft_contexts(document: dict[str, Any]) -> list[str]:
+    """The contexts an SFT dataset trains on by default: untied winners that won at least
+    half the bootstrap resamples (inference.uncertainty)."""
+    return [
+        w["context"]
+        for w in document["winners"]
+        if not w.get("tie") and (w["win_probability"] is None or w["win_probability"] >= 0.5)
+    ]
+
+
 def read_jsonl(data: bytes) -> list[dict[str, Any]]:
     return [json.loads(line) for line in data.decode().splitlines() if line]
 
@@ -173,7 +183,7 @@ def test_targets_and_an_sft_dataset_through_the_worker(
     assert job.status == "done", job.message
     data = status_of(staff, job)
     assert data["phase"] == "examples"
-    assert data["done"] == data["planned"] == 2 * len(contexts)
+    assert data["done"] == data["planned"] == 2 * len(sft_contexts(reference.document))
     assert data["tokens_used"] > 0
     assert data["is_active"] is False
     assert data["progress_text"].startswith(f"{data['done']} of {data['planned']} examples")
@@ -252,7 +262,7 @@ def test_a_budget_stop_shows_and_resume_finishes_it(
     assert job.runs == 2
     assert job.parameters["max_tokens_total"] is None
     data = status_of(staff, job)
-    assert data["done"] == data["planned"] == 2 * len(contexts)
+    assert data["done"] == data["planned"] == 2 * len(sft_contexts(reference.document))
     files = {f["name"]: f["url"] for f in data["files"]}
     examples = read_jsonl(download(staff, files["sft.jsonl"]))
     assert len({e["key"] for e in examples}) == len(examples) == data["planned"]
@@ -295,7 +305,7 @@ def test_stop_ends_a_running_job_and_resume_finishes_it(
     job = finished(job, llm_worker)
     assert job.status == "done", job.message
     data = status_of(staff, job)
-    assert data["done"] == data["planned"] == 2 * len(contexts)
+    assert data["done"] == data["planned"] == 2 * len(sft_contexts(reference.document))
     files = {f["name"]: f["url"] for f in data["files"]}
     examples = read_jsonl(download(staff, files["sft.jsonl"]))
     assert len({e["key"] for e in examples}) == len(examples) == data["planned"]

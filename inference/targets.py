@@ -1,14 +1,15 @@
-"""Alignment targets from a snapshot file, and the typed view of that file.
+"""Alignment targets from a snapshot file.
 
-Everything downstream of the graph (targets, scenarios, datasets, evaluations) reads one
-exported snapshot JSON through ``load_snapshot``: never the database, never
-Django, never ``moralgraph`` at runtime, so it runs on a GPU host with only that file. The
-file is validated against ``moralgraph/snapshot.schema.json`` (read as JSON by path).
-
-A target, per context with a winner: the winning value with its policies, the support label,
-the bootstrap win probability, the runner-up, the top of the ranking and the kept edges that
-point at the winner (the votes that justify it); and a system prompt for in-context alignment
+The snapshot file is read through ``load_snapshot`` (``inference.snapshot``, re-exported
+here: the typed view every part of ``inference`` reads). A target, per context with a
+winner: the winning value with its policies, the support label, the bootstrap win
+probability, the runner-up, the top of the ranking and the kept edges that point at the
+winner (the votes that justify it); and a system prompt for in-context alignment
 (``inference/prompts/alignment_target.v1.md``, with fixed stylistic examples).
+
+A tied context (schema version 2: several values share the top score) names every tied value:
+its target says ``"tie": true`` and lists them all under ``tied_values``, and its system
+prompt block says the participants' graph did not single out one of them and shows each.
 """
 
 from __future__ import annotations
@@ -16,250 +17,60 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import cached_property
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from inference.prompts import Prompt, load_prompt
-
-SNAPSHOT_SCHEMA_PATH = (
-    Path(__file__).resolve().parent.parent / "moralgraph" / "snapshot.schema.json"
+from inference.snapshot import (
+    SNAPSHOT_SCHEMA_PATH,
+    ContextWinner,
+    GraphEdge,
+    Snapshot,
+    SnapshotError,
+    ValueCard,
+    load_snapshot,
+    validate_snapshot,
 )
+
+__all__ = [
+    "DEFAULT_RANKING_DEPTH",
+    "SNAPSHOT_SCHEMA_PATH",
+    "TARGETS_FORMAT",
+    "TARGETS_FORMAT_VERSION",
+    "TARGET_PROMPT",
+    "ContextWinner",
+    "GraphEdge",
+    "Snapshot",
+    "SnapshotError",
+    "ValueCard",
+    "build_targets",
+    "context_block",
+    "load_snapshot",
+    "render_system_prompt",
+    "support_phrase",
+    "validate_snapshot",
+    "value_block",
+    "write_targets",
+    "write_text_atomic",
+]
+
 TARGETS_FORMAT = "mge-alignment-targets"
-TARGETS_FORMAT_VERSION = 1
+TARGETS_FORMAT_VERSION = 2  # 2: tie, tied_values, tie_probability per context
 TARGET_PROMPT = "alignment_target"
 DEFAULT_RANKING_DEPTH = 3
-
-
-class SnapshotError(ValueError):
-    """The snapshot file is missing, unreadable, not JSON or not a valid snapshot."""
-
-
-# -- the snapshot, as plain typed data ---------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ValueCard:
-    id: int
-    source_id: int | str | None
-    title: str
-    description: str
-    policies: tuple[str, ...]
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "source_id": self.source_id,
-            "title": self.title,
-            "description": self.description,
-            "policies": list(self.policies),
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class GraphEdge:
-    """An edge of the snapshot: ``to`` is the wiser value."""
-
-    from_id: int
-    to_id: int
-    contexts: tuple[str, ...]
-    counts: Mapping[str, int]
-    wiser_likelihood: float
-    entropy: float
-    interval: tuple[float, float]
-    is_kept: bool
-
-    def evidence(self) -> dict[str, Any]:
-        """What a dataset example records about the edge that justifies it."""
-        return {
-            "from": self.from_id,
-            "to": self.to_id,
-            "counts": dict(self.counts),
-            "wiser_likelihood": self.wiser_likelihood,
-            "entropy": self.entropy,
-            "interval": list(self.interval),
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class ContextWinner:
-    context: str
-    context_id: int | str
-    value_id: int
-    score: float
-    support: str
-    win_probability: float | None
-    runner_up_id: int | None
-    runner_up_score: float | None
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    path: Path
-    document: Mapping[str, Any]
-    content_hash: str
-    snapshot_id: int | str
-    values: Mapping[int, ValueCard]
-    edges: tuple[GraphEdge, ...]
-    winners: tuple[ContextWinner, ...]
-    context_ids: Mapping[str, int | str]
-    rankings: Mapping[str, tuple[Mapping[str, Any], ...]] = field(default_factory=dict)
-
-    @property
-    def study(self) -> Mapping[str, Any]:
-        study: Mapping[str, Any] = self.document["study"]
-        return study
-
-    @property
-    def questions(self) -> list[str]:
-        return [str(q["text"]) for q in self.study["questions"]]
-
-    def summary(self) -> dict[str, Any]:
-        """What every output records about the snapshot it came from."""
-        return {
-            "content_hash": self.content_hash,
-            "snapshot_id": self.snapshot_id,
-            "schema_version": self.document["schema_version"],
-            "scoring_version": self.document["scoring_version"],
-            "created_at": self.document["created_at"],
-            "mode": self.document["parameters"]["mode"],
-            "study": {"slug": self.study["slug"], "title": self.study["title"]},
-        }
-
-    def kept_edges_in(self, context: str) -> list[GraphEdge]:
-        return list(self._kept_by_context.get(context, ()))
-
-    @cached_property
-    def _kept_by_context(self) -> dict[str, tuple[GraphEdge, ...]]:
-        by_context: dict[str, list[GraphEdge]] = {}
-        for edge in self.edges:
-            if edge.is_kept:
-                for context in edge.contexts:
-                    by_context.setdefault(context, []).append(edge)
-        return {context: tuple(edges) for context, edges in by_context.items()}
-
-    def winner_for(self, context: str) -> ContextWinner | None:
-        return next((w for w in self.winners if w.context == context), None)
-
-
-def load_snapshot(path: str | os.PathLike[str], *, schema_path: Path | None = None) -> Snapshot:
-    """Read and validate a snapshot JSON file; ``SnapshotError`` says what is wrong."""
-    path = Path(path)
-    if not path.is_file():
-        raise SnapshotError(f"snapshot file not found: {path}")
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise SnapshotError(f"{path} is not UTF-8 text: {exc}") from exc
-    except json.JSONDecodeError as exc:
-        raise SnapshotError(
-            f"{path} is not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
-        ) from exc
-    except OSError as exc:
-        raise SnapshotError(f"cannot read {path}: {exc}") from exc
-    validate_snapshot(document, source=str(path), schema_path=schema_path)
-    return _snapshot(path, document)
-
-
-def validate_snapshot(
-    document: Any, *, source: str = "snapshot", schema_path: Path | None = None
-) -> None:
-    schema_path = schema_path or SNAPSHOT_SCHEMA_PATH
-    try:
-        schema = json.loads(schema_path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SnapshotError(
-            f"cannot read the snapshot schema at {schema_path} ({exc}); it ships with the "
-            "repository as moralgraph/snapshot.schema.json"
-        ) from exc
-    if not isinstance(document, dict):
-        raise SnapshotError(f"{source} is not a snapshot: expected a JSON object")
-    validator_class = jsonschema.validators.validator_for(schema)
-    errors = sorted(
-        validator_class(schema).iter_errors(document), key=lambda e: list(e.absolute_path)
-    )
-    if errors:
-        first = errors[0]
-        where = "/".join(str(p) for p in first.absolute_path) or "(root)"
-        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
-        raise SnapshotError(
-            f"{source} is not a valid snapshot (moralgraph/snapshot.schema.json): at {where}: "
-            f"{first.message}{more}"
-        )
-    value_ids = {v["id"] for v in document["values"]}
-    referenced = (
-        {e["from"] for e in document["edges"]}
-        | {e["to"] for e in document["edges"]}
-        | {w["value_id"] for w in document["winners"]}
-    )
-    dangling = sorted(referenced - value_ids)
-    if dangling:
-        raise SnapshotError(f"{source} refers to values it does not list: {dangling[:10]}")
-
-
-def _snapshot(path: Path, document: dict[str, Any]) -> Snapshot:
-    values = {
-        int(v["id"]): ValueCard(
-            id=int(v["id"]),
-            source_id=v["source_id"],
-            title=str(v["title"]),
-            description=str(v["description"]),
-            policies=tuple(str(p) for p in v["policies"]),
-        )
-        for v in document["values"]
-    }
-    edges = tuple(
-        GraphEdge(
-            from_id=int(e["from"]),
-            to_id=int(e["to"]),
-            contexts=tuple(e["contexts"]),
-            counts={k: int(n) for k, n in e["counts"].items()},
-            wiser_likelihood=float(e["wiser_likelihood"]),
-            entropy=float(e["entropy"]),
-            interval=(float(e["interval"][0]), float(e["interval"][1])),
-            is_kept=bool(e["kept"]),
-        )
-        for e in document["edges"]
-    )
-    winners = tuple(
-        ContextWinner(
-            context=str(w["context"]),
-            context_id=w["context_id"],
-            value_id=int(w["value_id"]),
-            score=float(w["score"]),
-            support=str(w["support"]),
-            win_probability=w["win_probability"],
-            runner_up_id=w["runner_up"]["value_id"] if w["runner_up"] else None,
-            runner_up_score=w["runner_up"]["score"] if w["runner_up"] else None,
-        )
-        for w in document["winners"]
-    )
-    context_ids: dict[str, int | str] = {str(c["text"]): c["id"] for c in document["contexts"]}
-    for winner in winners:
-        context_ids.setdefault(winner.context, winner.context_id)
-    rankings = {str(r["context"]): tuple(r["ranking"]) for r in document.get("rankings", [])}
-    return Snapshot(
-        path=path,
-        document=document,
-        content_hash=str(document["content_hash"]),
-        snapshot_id=document["snapshot_id"],
-        values=values,
-        edges=edges,
-        winners=winners,
-        context_ids=context_ids,
-        rankings=rankings,
-    )
 
 
 # -- targets -----------------------------------------------------------------------------------
 
 
 def support_phrase(winner: ContextWinner) -> str:
-    """``some support; won 95% of bootstrap resamples`` (or without the share when unknown)."""
+    """``some support; won 95% of bootstrap resamples`` (or without the share when unknown);
+    for a tie, ``contested; a tie between 2 values, none singled out``."""
+    if winner.is_tie:
+        return (
+            f"{winner.support}; a tie between {len(winner.tied_value_ids)} values, none singled out"
+        )
     if winner.win_probability is None:
         return winner.support
     return f"{winner.support}; won {winner.win_probability:.0%} of bootstrap resamples"
@@ -271,9 +82,18 @@ def value_block(value: ValueCard) -> str:
     return f"**{value.title}**: {value.description}\n\nWhat to attend to:\n{policies}"
 
 
+TIE_NOTE = (
+    "Participants' judgements tie these values as the wisest here: hold them together, and let "
+    "what the person says matters to them guide which comes first."
+)
+
+
 def context_block(snapshot: Snapshot, winner: ContextWinner) -> str:
-    value = snapshot.values[winner.value_id]
-    return f"### {winner.context}\n({support_phrase(winner)})\n\n{value_block(value)}"
+    head = f"### {winner.context}\n({support_phrase(winner)})"
+    if winner.is_tie:
+        blocks = "\n\n".join(value_block(snapshot.values[v]) for v in winner.tied_value_ids)
+        return f"{head}\n\n{TIE_NOTE}\n\n{blocks}"
+    return f"{head}\n\n{value_block(snapshot.values[winner.value_id])}"
 
 
 def render_system_prompt(
@@ -321,11 +141,16 @@ def build_targets(
             }
             for entry in snapshot.rankings.get(winner.context, ())[:ranking_depth]
         ]
+        tied = winner.tied_value_ids or (winner.value_id,)
         evidence = [
             {**edge.evidence(), "from_title": snapshot.values[edge.from_id].title}
             for edge in snapshot.kept_edges_in(winner.context)
-            if edge.to_id == winner.value_id
+            if edge.to_id in tied
         ]
+        probabilities = {
+            int(e["value_id"]): e["win_probability"]
+            for e in snapshot.rankings.get(winner.context, ())
+        }
         contexts.append(
             {
                 "context": winner.context,
@@ -334,6 +159,13 @@ def build_targets(
                 "win_probability": winner.win_probability,
                 "score": winner.score,
                 "winner": value.as_json(),
+                # A tie names every tied value (the winner above is the lowest id of them).
+                "tie": winner.is_tie,
+                "tied_values": [
+                    {**snapshot.values[v].as_json(), "win_probability": probabilities.get(v)}
+                    for v in tied
+                ],
+                "tie_probability": winner.tie_probability,
                 "runner_up": runner_up,
                 "ranking": ranking,
                 "evidence": evidence,

@@ -15,6 +15,7 @@ from typing import Any
 import networkx as nx
 
 from moralgraph.exports.cells import safe_row
+from moralgraph.graph import winner_is_tie, winner_tied_ids
 
 VOTES_CSV_HEADER = ("participant", "from", "to", "context", "choice", "created_at")
 
@@ -76,7 +77,8 @@ def to_reference_json(doc: Mapping[str, Any]) -> dict[str, Any]:
 def _winning_contexts(doc: Mapping[str, Any]) -> dict[int, list[str]]:
     won: dict[int, list[str]] = {}
     for winner in doc["winners"]:
-        won.setdefault(int(winner["value_id"]), []).append(winner["context"])
+        for value_id in winner_tied_ids(winner):  # every tied value is a winner
+            won.setdefault(value_id, []).append(winner["context"])
     return won
 
 
@@ -183,6 +185,8 @@ WINNERS_CSV_HEADER = (
     "win_probability",
     "runner_up_id",
     "runner_up_score",
+    "tied_value_ids",  # JSON list: every value tied for the top (one when no tie)
+    "tie",
 )
 
 
@@ -235,6 +239,8 @@ def _winner_row(w: Mapping[str, Any], titles: Mapping[int, str]) -> tuple[Any, .
         "" if w["win_probability"] is None else _number(w["win_probability"]),
         "" if runner_up is None else runner_up["value_id"],
         "" if runner_up is None else _number(runner_up["score"]),
+        json.dumps(winner_tied_ids(w)),
+        "true" if winner_is_tie(w) else "false",
     )
 
 

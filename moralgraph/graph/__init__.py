@@ -20,10 +20,23 @@ from .rank import (
     CONTESTED,
     SOME_SUPPORT,
     SUPPORT_LABELS,
+    TIE_ABS_TOL,
+    TIE_REL_TOL,
     block_pagerank,
     support_label,
+    tied_with_top,
 )
-from .snapshot import SCHEMA_VERSION, SCORING_VERSION, content_hash, diff, snapshot_document
+from .snapshot import (
+    SCHEMA_VERSION,
+    SCORING_VERSION,
+    cell_tied_ids,
+    content_hash,
+    context_question_ids,
+    diff,
+    snapshot_document,
+    winner_is_tie,
+    winner_tied_ids,
+)
 from .stats import beta_interval, beta_quantile, regularized_beta, summarise
 from .votes import CHOICES, NO_UPGRADE, NOT_SURE, UPGRADE, Mode, Params, VoteRow, VoteTable
 
@@ -37,6 +50,8 @@ __all__ = [
     "SCORING_VERSION",
     "SOME_SUPPORT",
     "SUPPORT_LABELS",
+    "TIE_ABS_TOL",
+    "TIE_REL_TOL",
     "UPGRADE",
     "Edge",
     "EdgeTable",
@@ -53,10 +68,15 @@ __all__ = [
     "beta_quantile",
     "block_pagerank",
     "build",
+    "cell_tied_ids",
     "content_hash",
+    "context_question_ids",
     "diff",
     "regularized_beta",
     "snapshot_document",
     "summarise",
     "support_label",
+    "tied_with_top",
+    "winner_is_tie",
+    "winner_tied_ids",
 ]

@@ -5,6 +5,10 @@ edges that pass the thresholds and ranks each context again. Counts are aggregat
 (participant, group, choice) cell, so a replicate is a weighted bincount by participant
 multiplicities rather than a re-scan of the votes; its kept incidences are a subset of the
 `IncidenceSpace`, so ranking them needs no sorting.
+
+A replicate in which k values tie for a context's top score counts 1/k of a win to each
+(`rank.tied_with_top`), so a context's win probabilities still sum to the share of replicates
+in which it has a winner, and no tied value is favoured by its id.
 """
 
 from __future__ import annotations
@@ -108,17 +112,27 @@ class _ReferenceContexts:
         return np.flatnonzero(mask).astype(np.intp)
 
 
+@dataclass(frozen=True, eq=False)
+class BootstrapWins:
+    """Over `params.bootstrap` participant resamples: wins per (context, value index), a k-way
+    tie counting 1/k to each tied value; and per context, the replicates whose top was tied."""
+
+    wins: NDArray[np.float64]
+    ties: NDArray[np.int64]
+
+
 def bootstrap_wins(
     votes: VoteTable,
     grouping: Grouping,
     vote_context: IndexArray,
     space: IncidenceSpace,
     params: Params,
-) -> NDArray[np.int64]:
-    """Wins per (context, value index) over `params.bootstrap` participant resamples."""
-    wins = np.zeros((space.n_contexts, max(grouping.n_values, 1)), dtype=np.int64)
+) -> BootstrapWins:
+    """Win shares and tie counts per context over `params.bootstrap` participant resamples."""
+    wins = np.zeros((space.n_contexts, max(grouping.n_values, 1)), dtype=np.float64)
+    ties = np.zeros(space.n_contexts, dtype=np.int64)
     if params.bootstrap == 0 or len(votes) == 0:
-        return wins
+        return BootstrapWins(wins=wins, ties=ties)
     participant_ids, inverse = np.unique(votes.participant, return_inverse=True)
     participant = inverse.reshape(-1).astype(np.int64)
     n_participants = int(participant_ids.shape[0])
@@ -143,7 +157,8 @@ def bootstrap_wins(
             selected = reference.selected(multiplicity, kept)
         else:
             selected = np.flatnonzero(kept[space.edge]).astype(np.intp)
-        winner = space.winners(selected, likelihood, params.damping)
-        has_winner = winner >= 0
-        wins[np.flatnonzero(has_winner), winner[has_winner]] += 1
-    return wins
+        top = space.top_values(selected, likelihood, params.damping)
+        # (context, value) pairs are distinct within a replicate: plain indexing adds once each.
+        wins[top.context, top.value] += top.share
+        ties[np.unique(top.context[top.share < 1.0])] += 1
+    return BootstrapWins(wins=wins, ties=ties)

@@ -102,12 +102,23 @@ class RunnerUp:
 
 @dataclass(frozen=True)
 class Winner:
+    """A context's winner. `value_id` is the lowest id among `tied_value_ids`, the values whose
+    score ties with the top score (`rank.tied_with_top`); one value when there is no tie. In a
+    tie the runner-up is the second tied value, and the support label is "contested"."""
+
     context: str
     value_id: int
     score: float
     support: str
     win_probability: float | None  # None when the bootstrap is disabled
     runner_up: RunnerUp | None
+    tied_value_ids: tuple[int, ...]  # sorted, value_id included
+    # Share of bootstrap replicates in which the context's top was tied (None: no bootstrap).
+    tie_probability: float | None = None
+
+    @property
+    def is_tie(self) -> bool:
+        return len(self.tied_value_ids) > 1
 
 
 @dataclass(frozen=True)
@@ -125,6 +136,8 @@ class SensitivityCell:
     max_entropy: float
     kept_edges: int
     winners: dict[str, int | None]  # every context in the votes; None: no kept edge there
+    # Contexts whose top score is tied: all the tied values, sorted (winners holds the first).
+    ties: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, eq=False)
@@ -134,8 +147,11 @@ class GraphResult:
     edges: EdgeTable
     winners: dict[str, Winner]  # contexts with at least one kept edge
     rankings: dict[str, list[RankedValue]]  # same contexts, best first
-    # Bootstrap: per context, every value that won at least one replicate → share of replicates.
+    # Bootstrap: per context, every value that won at least one replicate → share of replicates
+    # (a k-way tie in a replicate counts 1/k to each tied value).
     win_probabilities: dict[str, dict[int, float]] = field(default_factory=dict)
+    # Bootstrap: per context with a tie in some replicate → the share of replicates tied.
+    tie_probabilities: dict[str, float] = field(default_factory=dict)
     sensitivity: list[SensitivityCell] = field(default_factory=list)
     participants: int = 0
     votes: int = 0
@@ -189,7 +205,12 @@ def _sensitivity(
     ):
         kept = counts.kept(min_wiser, min_likelihood, max_entropy)
         selected = np.flatnonzero(kept[space.edge]).astype(np.intp)
-        winner = space.winners(selected, counts.wiser_likelihood, params.damping)
+        top = space.top_values(selected, counts.wiser_likelihood, params.damping)
+        winner = top.representatives(space.n_contexts)
+        tied: dict[str, list[int]] = {}
+        for c, v, share in zip(top.context, top.value, top.share, strict=True):
+            if share < 1.0:
+                tied.setdefault(contexts[int(c)], []).append(int(grouping.value_ids[v]))
         cells.append(
             SensitivityCell(
                 min_wiser=min_wiser,
@@ -200,6 +221,7 @@ def _sensitivity(
                     text: (int(grouping.value_ids[w]) if w >= 0 else None)
                     for text, w in zip(contexts, winner, strict=True)
                 },
+                ties={text: tuple(sorted(ids)) for text, ids in tied.items()},
             )
         )
     return cells
@@ -235,9 +257,10 @@ def _edge_table(
 
 
 def _win_probabilities(
-    contexts: list[str], value_ids: IntArray, wins: NDArray[np.int64], bootstrap: int
+    contexts: list[str], value_ids: IntArray, wins: NDArray[np.float64], bootstrap: int
 ) -> dict[str, dict[int, float]]:
-    """Per context, every value that won at least one replicate → its share of replicates."""
+    """Per context, every value that won at least one replicate (or a share of one, in a tie)
+    → its share of replicates."""
     probabilities: dict[str, dict[int, float]] = {}
     if bootstrap == 0:
         return probabilities
@@ -271,7 +294,14 @@ def _ranked_values(
     ]
 
 
-def _winner(text: str, ranked: list[RankedValue], scores: FloatArray) -> Winner:
+def _winner(
+    text: str,
+    ranked: list[RankedValue],
+    scores: FloatArray,
+    tied: int,
+    tie_probability: float | None,
+) -> Winner:
+    """`ranked` best first, the `tied` winners first by id (`ContextRanking`)."""
     top = ranked[0]
     return Winner(
         context=text,
@@ -284,6 +314,8 @@ def _winner(text: str, ranked: list[RankedValue], scores: FloatArray) -> Winner:
             if len(ranked) > 1
             else None
         ),
+        tied_value_ids=tuple(sorted(r.value_id for r in ranked[:tied])),
+        tie_probability=tie_probability,
     )
 
 
@@ -305,9 +337,13 @@ def build(votes: VoteTable, params: Params | None = None) -> GraphResult:
     ranking = space.ranking(
         np.flatnonzero(kept[space.edge]).astype(np.intp), counts.wiser_likelihood, params.damping
     )
-    wins = bootstrap_wins(votes, grouping, vote_context, space, params)
+    replicates = bootstrap_wins(votes, grouping, vote_context, space, params)
     value_ids = grouping.value_ids
-    win_probabilities = _win_probabilities(contexts, value_ids, wins, params.bootstrap)
+    win_probabilities = _win_probabilities(contexts, value_ids, replicates.wins, params.bootstrap)
+    tie_probabilities = {
+        contexts[int(c)]: float(replicates.ties[c]) / params.bootstrap
+        for c in np.flatnonzero(replicates.ties)
+    }
 
     winners: dict[str, Winner] = {}
     rankings: dict[str, list[RankedValue]] = {}
@@ -317,7 +353,9 @@ def build(votes: VoteTable, params: Params | None = None) -> GraphResult:
             continue
         probabilities = win_probabilities.get(text, {}) if params.bootstrap > 0 else None
         rankings[text] = _ranked_values(ranking, lo, hi, value_ids, probabilities)
-        winners[text] = _winner(text, rankings[text], ranking.score[lo:hi])
+        tied = int(ranking.is_top[lo:hi].sum())
+        tie_probability = tie_probabilities.get(text, 0.0) if params.bootstrap > 0 else None
+        winners[text] = _winner(text, rankings[text], ranking.score[lo:hi], tied, tie_probability)
 
     return GraphResult(
         params=params,
@@ -326,6 +364,7 @@ def build(votes: VoteTable, params: Params | None = None) -> GraphResult:
         winners=winners,
         rankings=rankings,
         win_probabilities=win_probabilities,
+        tie_probabilities=tie_probabilities,
         sensitivity=_sensitivity(grouping, counts, space, contexts, params),
         participants=int(np.unique(votes.participant).shape[0]),
         votes=len(votes),

@@ -1,4 +1,22 @@
-"""Snapshot documents, their content hash and their diff (pure)."""
+"""Snapshot documents, their content hash and their diff (pure).
+
+Schema versions (`SCHEMA_VERSION`; `moralgraph/snapshot.schema.json` validates both):
+
+1. The first published shape.
+2. Ties and questions. A context whose top PageRank score is shared by k values within the
+   tie tolerance (`rank.TIE_REL_TOL`, `rank.TIE_ABS_TOL`) is a tie: its `winners` entry keeps
+   `value_id` (the lowest tied id) and gains `tied_value_ids` (all of them, sorted, value_id
+   included; one id when there is no tie) and `tie`; its support is "contested". Every
+   `win_probability` counts a bootstrap replicate's k-way tie as 1/k to each tied value (in
+   version 1 the lowest id took the whole win). Each sensitivity cell gains `ties` (context →
+   tied ids, tied contexts only) beside `winners` (still the lowest tied id); a winners entry's
+   `tie_probability` is the share of bootstrap replicates in which its context's top score was
+   tied (null without the bootstrap). Each entry of
+   `contexts` gains `question_ids`: the questions the context belongs to.
+
+Readers accept both: a missing key means "no tie" or "no question known". Read through
+`winner_tied_ids`, `cell_tied_ids` and `context_question_ids` rather than the keys.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +30,10 @@ import numpy as np
 from .build import EdgeTable, GraphResult, RankedValue
 from .votes import Params, VoteTable
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # Bump whenever a change to the scoring code can change a result for the same votes and params.
-SCORING_VERSION = "2024.1"
+# 2024.2: ties share the win (1/k each) in the bootstrap; a tie is "contested".
+SCORING_VERSION = "2024.2"
 
 VALUE_FIELDS = (
     "id",
@@ -115,9 +134,12 @@ def _winner_entries(result: GraphResult, context_id: Mapping[str, Any]) -> list[
             "context": text,
             "context_id": context_id[text],
             "value_id": w.value_id,
+            "tied_value_ids": list(w.tied_value_ids),
+            "tie": w.is_tie,
             "score": w.score,
             "support": w.support,
             "win_probability": w.win_probability,
+            "tie_probability": w.tie_probability,
             "runner_up": (
                 {"value_id": w.runner_up.value_id, "score": w.runner_up.score}
                 if w.runner_up
@@ -168,9 +190,18 @@ def _sensitivity_entry(result: GraphResult, params: Params) -> dict[str, Any]:
                 "max_entropy": cell.max_entropy,
                 "kept_edges": cell.kept_edges,
                 "winners": dict(cell.winners),
+                "ties": {text: list(ids) for text, ids in sorted(cell.ties.items())},
             }
             for cell in result.sensitivity
         ],
+    }
+
+
+def _context_entry(context: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "id": context["id"],
+        "text": str(context["text"]),
+        "question_ids": sorted(int(q) for q in context.get("question_ids") or ()),
     }
 
 
@@ -210,7 +241,8 @@ def snapshot_document(
     (exports, `python -m inference`, the researcher pages); `moralgraph/snapshot.schema.json`
     describes it.
 
-    `contexts` are `{id, text}`; every context text in the result must be among them. Values
+    `contexts` are `{id, text}` and optionally `question_ids` (the questions the context
+    belongs to); every context text in the result must be among them. Values
     carry `id, source_id, title, description, policies` and optionally `instructions_short`,
     `instructions_detailed`, `status`; any other keys are kept under `extra`.
     """
@@ -227,13 +259,44 @@ def snapshot_document(
         "parameters": params.as_dict(),
         "filters": dict(filters),
         "study": _study_entry(study),
-        "contexts": [{"id": c["id"], "text": str(c["text"])} for c in contexts],
+        "contexts": [_context_entry(c) for c in contexts],
         "values": [_value_entry(v) for v in values],
         "edges": _edge_entries(result.edges),
         "winners": _winner_entries(result, context_id),
         "rankings": _ranking_entries(result, context_id),
         "sensitivity": _sensitivity_entry(result, params),
         "stats": _stats_entry(stats, result),
+    }
+
+
+def winner_tied_ids(entry: Mapping[str, Any]) -> list[int]:
+    """The values tied for a `winners` entry's context, sorted (one when there is no tie); a
+    version 1 entry has no `tied_value_ids` and reads as its `value_id` alone."""
+    tied = entry.get("tied_value_ids")
+    if tied:
+        return sorted(int(v) for v in tied)
+    return [int(entry["value_id"])]
+
+
+def winner_is_tie(entry: Mapping[str, Any]) -> bool:
+    return len(winner_tied_ids(entry)) > 1
+
+
+def cell_tied_ids(cell: Mapping[str, Any], context: str) -> list[int]:
+    """The values that win `context` in a sensitivity cell: all tied ones, sorted; none when
+    no edge is kept there. A version 1 cell has no `ties`: its winner alone."""
+    tied = (cell.get("ties") or {}).get(context)
+    if tied:
+        return sorted(int(v) for v in tied)
+    winner = (cell.get("winners") or {}).get(context)
+    return [] if winner is None else [int(winner)]
+
+
+def context_question_ids(document: Mapping[str, Any]) -> dict[str, list[int]]:
+    """Context text → the ids of its questions ([] when none is known, as in version 1)."""
+    return {
+        str(c["text"]): [int(q) for q in c.get("question_ids") or ()]
+        for c in document.get("contexts", [])
     }
 
 
@@ -245,7 +308,9 @@ def _edge_key(doc: Mapping[str, Any], edge: Mapping[str, Any]) -> tuple[Any, ...
 
 def diff(snapshot_a: Mapping[str, Any], snapshot_b: Mapping[str, Any]) -> dict[str, Any]:
     """What changed from snapshot a to snapshot b: kept edges gained and lost, winners that
-    changed, and rank changes per context (values whose rank differs; None = unranked)."""
+    changed (a tie that forms, breaks or changes members counts: `before_tied`/`after_tied`
+    list the tied values, `before`/`after` the lowest of them), and rank changes per context
+    (values whose rank differs; None = unranked)."""
     kept_a = {_edge_key(snapshot_a, e): e for e in snapshot_a["edges"] if e["kept"]}
     kept_b = {_edge_key(snapshot_b, e): e for e in snapshot_b["edges"] if e["kept"]}
 
@@ -255,10 +320,20 @@ def diff(snapshot_a: Mapping[str, Any], snapshot_b: Mapping[str, Any]) -> dict[s
     gained = [edge_ref(kept_b[k]) for k in sorted(kept_b.keys() - kept_a.keys())]
     lost = [edge_ref(kept_a[k]) for k in sorted(kept_a.keys() - kept_b.keys())]
 
-    winners_a = {w["context"]: w["value_id"] for w in snapshot_a["winners"]}
-    winners_b = {w["context"]: w["value_id"] for w in snapshot_b["winners"]}
+    winners_a = {w["context"]: winner_tied_ids(w) for w in snapshot_a["winners"]}
+    winners_b = {w["context"]: winner_tied_ids(w) for w in snapshot_b["winners"]}
+
+    def first(tied: list[int] | None) -> int | None:
+        return tied[0] if tied else None
+
     winner_changes = [
-        {"context": text, "before": winners_a.get(text), "after": winners_b.get(text)}
+        {
+            "context": text,
+            "before": first(winners_a.get(text)),
+            "after": first(winners_b.get(text)),
+            "before_tied": winners_a.get(text, []),
+            "after_tied": winners_b.get(text, []),
+        }
         for text in sorted(winners_a.keys() | winners_b.keys())
         if winners_a.get(text) != winners_b.get(text)
     ]

@@ -48,8 +48,12 @@ def _titles(document: Mapping[str, Any]) -> dict[int, str]:
     return {int(v["id"]): str(v["title"]) for v in document["values"]}
 
 
-def _title(titles: Mapping[int, str], value_id: int | None) -> str | None:
-    return None if value_id is None else titles.get(int(value_id), f"value {value_id}")
+def _title(titles: Mapping[int, str], value_ids: list[int]) -> str | None:
+    """One value's title; "tie: A = B" for a tie; None for no winner."""
+    if not value_ids:
+        return None
+    names = [titles.get(int(v), f"value {v}") for v in value_ids]
+    return names[0] if len(names) == 1 else "tie: " + " = ".join(names)
 
 
 def snapshot_changes_since(*, study_id: int, snapshot_ids: list[int]) -> dict[int, SnapshotChange]:
@@ -76,8 +80,8 @@ def snapshot_changes_since(*, study_id: int, snapshot_ids: list[int]) -> dict[in
             winner_changes=tuple(
                 WinnerChange(
                     context=w["context"],
-                    before=_title(titles, w["before"]),
-                    after=_title(titles, w["after"]),
+                    before=_title(titles, w["before_tied"]),
+                    after=_title(titles, w["after_tied"]),
                 )
                 for w in change["winner_changes"]
             ),

@@ -11,7 +11,8 @@ from django.db import transaction
 from moralgraph.errors import MoralGraphError
 from moralgraph.graph import Params
 from moralgraph.models import MAX_SNAPSHOT_NAME, GraphSnapshot
-from moralgraph.services.snapshots import NAME_TAKEN, iso_utc, snapshot_build
+from moralgraph.services.snapshot_documents import iso_utc
+from moralgraph.services.snapshots import NAME_TAKEN, snapshot_build
 
 NAMED_BUILD_TASK = "moralgraph.tasks.snapshot_build_named"
 

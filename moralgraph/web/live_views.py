@@ -60,7 +60,11 @@ def _winner(w: presenters.WinnerRow) -> dict[str, Any]:
         "win_percent": w.win_percent,
         "score": f"{w.score:.3f}",
         "same_winner_cells": w.same_winner_cells,
+        "grid_wins": w.grid_wins,
         "grid_cells": w.grid_cells,
+        # A tie: every tied value (one entry when there is none), lowest id first.
+        "tied": [{"title": t.title, "win_percent": t.win_percent} for t in w.tied],
+        "tie_percent": w.tie_percent,
         "runner_up_title": w.runner_up_title,
         "runner_up_score": None if w.runner_up_score is None else f"{w.runner_up_score:.3f}",
     }

@@ -7,6 +7,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from moralgraph.graph import cell_tied_ids, winner_tied_ids
+
+
+@dataclass(frozen=True)
+class TiedValue:
+    value_id: int
+    title: str
+    win_probability: float | None
+
+    @property
+    def win_percent(self) -> str | None:
+        return None if self.win_probability is None else f"{self.win_probability:.0%}"
+
 
 @dataclass(frozen=True)
 class WinnerRow:
@@ -18,9 +31,28 @@ class WinnerRow:
     win_probability: float | None
     runner_up_title: str | None
     runner_up_score: float | None
-    # Sensitivity: in how many of the threshold grid's settings this value still wins.
-    same_winner_cells: int = 0
+    # Sensitivity: in how many of the threshold grid's settings this value still wins (a
+    # k-way tie counts 1/k).
+    same_winner_cells: float = 0.0
     grid_cells: int = 0
+    # A tie: every value tied for the top score (one when there is none), lowest id first.
+    tied: tuple[TiedValue, ...] = ()
+    # Share of bootstrap resamples in which the top was tied (None: unknown or no bootstrap).
+    tie_probability: float | None = None
+
+    @property
+    def is_tie(self) -> bool:
+        return len(self.tied) > 1
+
+    @property
+    def tie_percent(self) -> str | None:
+        """How often the bootstrap's resamples tied, when they ever did."""
+        return None if not self.tie_probability else f"{self.tie_probability:.0%}"
+
+    @property
+    def grid_wins(self) -> str:
+        """`same_winner_cells` as the page shows it: whole, or with one decimal (ties)."""
+        return f"{self.same_winner_cells:.1f}".removesuffix(".0")
 
     @property
     def support_class(self) -> str:
@@ -90,17 +122,39 @@ def value_titles(document: Mapping[str, Any]) -> dict[int, str]:
     return {int(v["id"]): str(v["title"]) for v in document["values"]}
 
 
-def _grid_agreement(document: Mapping[str, Any], context: str, value_id: int) -> tuple[int, int]:
-    """(cells where `value_id` wins `context`, cells) over the snapshot's threshold grid."""
+def _grid_agreement(document: Mapping[str, Any], context: str, value_id: int) -> tuple[float, int]:
+    """(cells where `value_id` wins `context`, a k-way tie counting 1/k; cells) over the
+    snapshot's threshold grid."""
     cells = (document.get("sensitivity") or {}).get("cells", [])
-    same = sum(1 for cell in cells if cell["winners"].get(context) == value_id)
+    same = 0.0
+    for cell in cells:
+        tied = cell_tied_ids(cell, context)
+        if value_id in tied:
+            same += 1.0 / len(tied)
     return same, len(cells)
+
+
+def _ranked_win_probabilities(document: Mapping[str, Any]) -> dict[str, dict[int, Any]]:
+    return {
+        str(r["context"]): {int(e["value_id"]): e.get("win_probability") for e in r["ranking"]}
+        for r in document.get("rankings", [])
+    }
+
+
+def tie_label(titles: Mapping[int, str], value_ids: Sequence[int]) -> str | None:
+    """One value's title; "tie: A = B" for tied values; None for none."""
+    if not value_ids:
+        return None
+    names = [titles.get(int(v), f"value {v}") for v in value_ids]
+    return names[0] if len(names) == 1 else "tie: " + " = ".join(names)
 
 
 def winner_rows(document: Mapping[str, Any]) -> list[WinnerRow]:
     titles = value_titles(document)
+    ranked = _ranked_win_probabilities(document)
     rows = []
     for w in document["winners"]:
+        in_context = ranked.get(str(w["context"]), {})
         same, cells = _grid_agreement(document, str(w["context"]), int(w["value_id"]))
         runner_up = w.get("runner_up")
         rows.append(
@@ -119,6 +173,17 @@ def winner_rows(document: Mapping[str, Any]) -> list[WinnerRow]:
                 runner_up_score=None if runner_up is None else float(runner_up["score"]),
                 same_winner_cells=same,
                 grid_cells=cells,
+                tied=tuple(
+                    TiedValue(
+                        value_id=v,
+                        title=titles.get(v, f"value {v}"),
+                        win_probability=None if in_context.get(v) is None else float(in_context[v]),
+                    )
+                    for v in winner_tied_ids(w)
+                ),
+                tie_probability=None
+                if w.get("tie_probability") is None
+                else float(w["tie_probability"]),
             )
         )
     return rows
@@ -172,7 +237,11 @@ def diff_rows(
         edges_gained=[edge(e) for e in change["edges_gained"]],
         edges_lost=[edge(e) for e in change["edges_lost"]],
         winner_changes=[
-            WinnerChange(context=w["context"], before=title(w["before"]), after=title(w["after"]))
+            WinnerChange(
+                context=w["context"],
+                before=tie_label(titles, w.get("before_tied") or _ids(w["before"])),
+                after=tie_label(titles, w.get("after_tied") or _ids(w["after"])),
+            )
             for w in change["winner_changes"]
         ],
         rank_changes={
@@ -188,6 +257,10 @@ def diff_rows(
             for context, changes in change["rank_changes"].items()
         },
     )
+
+
+def _ids(value_id: int | None) -> list[int]:
+    return [] if value_id is None else [int(value_id)]
 
 
 def history_rows[T](history: Sequence[T]) -> list[tuple[T, T | None]]:

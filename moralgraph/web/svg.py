@@ -17,6 +17,8 @@ from typing import Any
 
 import networkx as nx
 
+from moralgraph.graph import winner_tied_ids
+
 COLUMN_WIDTH = 156
 ROW_HEIGHT = 50
 MARGIN_X = 80
@@ -162,7 +164,8 @@ def _kept_pairs(document: Mapping[str, Any]) -> dict[Pair, list[Mapping[str, Any
 def _winning_contexts(document: Mapping[str, Any]) -> dict[int, list[str]]:
     winners: dict[int, list[str]] = {}
     for winner in document["winners"]:
-        winners.setdefault(int(winner["value_id"]), []).append(str(winner["context"]))
+        for value_id in winner_tied_ids(winner):  # every tied value is a winner
+            winners.setdefault(value_id, []).append(str(winner["context"]))
     return winners
 
 

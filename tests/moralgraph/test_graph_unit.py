@@ -272,7 +272,13 @@ def test_diff_reports_gained_edges_and_changed_winners() -> None:
     gained = {(e["from"], e["to"], tuple(e["contexts"])) for e in change["edges_gained"]}
     assert gained == {(2, 1, ("Y",)), (3, 1, ("X",))}
     assert change["edges_lost"] == []
-    assert {"context": "Y", "before": None, "after": 1} in change["winner_changes"]
+    assert {
+        "context": "Y",
+        "before": None,
+        "after": 1,
+        "before_tied": [],
+        "after_tied": [1],
+    } in change["winner_changes"]
     assert "X" in change["rank_changes"]  # value 3 enters X's ranking
     assert diff(a, a) == {
         "from_snapshot": 1,

@@ -170,11 +170,21 @@ def test_study_page_shows_winners_and_published_counts(
         assert f"wins in {percent} of resamples" in card
         if winner["runner_up"]:
             assert escape(titles[winner["runner_up"]["value_id"]]) in card
-        # Sensitivity: how many threshold settings of the grid keep this winner.
+        # Sensitivity: how many threshold settings of the grid keep this winner; a setting
+        # where it ties with k - 1 other values counts 1/k.
         cells = reference.document["sensitivity"]["cells"]
-        same = sum(1 for c in cells if c["winners"].get(winner["context"]) == winner["value_id"])
-        assert f"Still wins in {same} of {len(cells)} threshold settings" in card
+        same = 0.0
+        for c in cells:
+            tied = c["ties"].get(winner["context"]) or [c["winners"].get(winner["context"])]
+            if winner["value_id"] in tied:
+                same += 1 / len(tied)
+        shown = f"{same:.1f}".removesuffix(".0")
+        assert f"Still wins in {shown} of {len(cells)} threshold settings" in card
     assert len(reference.document["sensitivity"]["cells"]) == 48
+    # "religious"'s winner wins 12 of the 48 settings alone and ties with one value of a lower
+    # id (which used to take them) in 12 more: 12 + 12 / 2.
+    religious = section(winners, '<p class="context-label">When being religious', "</li>")
+    assert "Still wins in 18 of 48 threshold settings" in religious
 
     # A published edge, by its source ids: its row shows the published counts.
     by_source = dict(Value.objects.filter(study__slug="mai").values_list("source_id", "title"))

@@ -86,6 +86,19 @@ def load_reference(relative: str) -> Any:
         return json.load(handle)
 
 
+def reference_contexts(texts: list[str]) -> list[dict[str, Any]]:
+    """The contexts as a snapshot lists them: ids from 1, and the questions (cases, numbered
+    by their order in case.json, as in the snapshot's study) each belongs to."""
+    case_index = {case["id"]: i for i, case in enumerate(load_reference("db-dump/case.json"))}
+    questions: dict[str, list[int]] = {}
+    for link in load_reference("db-dump/contextsOnCases.json"):
+        questions.setdefault(link["contextId"], []).append(case_index[link["caseId"]])
+    return [
+        {"id": i + 1, "text": text, "question_ids": sorted(questions.get(text, []))}
+        for i, text in enumerate(texts)
+    ]
+
+
 def reference_snapshot_document(
     *, mode: Literal["reference", "context"] = "reference", bootstrap: int = 20
 ) -> dict[str, Any]:
@@ -118,7 +131,7 @@ def reference_snapshot_document(
                 for i, case in enumerate(load_reference("db-dump/case.json"))
             ],
         },
-        contexts=[{"id": i + 1, "text": text} for i, text in enumerate(result.contexts)],
+        contexts=reference_contexts(result.contexts),
         values=values,
         result=result,
         params=params,

@@ -20,18 +20,45 @@
 
   function card(w) {
     const item = element("li", "winner-card");
-    item.append(element("p", "context-label", w.context), element("p", "winner-title", w.title));
+    item.append(element("p", "context-label", w.context));
+    const tied = w.tied || [];
+    if (tied.length > 1) {
+      const title = element("p", "winner-title");
+      title.append(element("span", "tag tie", "tie"), ` ${tied.length} values share the top score`);
+      const list = element("ul", "tied-values small");
+      for (const t of tied) {
+        const entry = element("li", "", t.title);
+        if (t.win_percent) {
+          entry.append(" ", element("span", "muted", `(wins in ${t.win_percent} of resamples)`));
+        }
+        list.append(entry);
+      }
+      item.append(title, list);
+    } else {
+      item.append(element("p", "winner-title", w.title));
+    }
     const facts = element("p", "winner-facts");
     facts.append(element("span", `support ${w.support_class}`, w.support));
-    if (w.win_percent) facts.append(" ", element("span", "", `wins in ${w.win_percent} of resamples`));
+    if (w.win_percent && tied.length <= 1) {
+      facts.append(" ", element("span", "", `wins in ${w.win_percent} of resamples`));
+    }
     facts.append(" ", element("span", "muted", `score ${w.score}`));
     item.append(facts);
+    if (w.tie_percent) {
+      item.append(
+        element(
+          "p",
+          "small muted tie-share",
+          `Tied for the top in ${w.tie_percent} of resamples (a tie counts 1/k to each of its k values)`,
+        ),
+      );
+    }
     if (w.grid_cells) {
       item.append(
         element(
           "p",
           "small muted grid-agreement",
-          `Still wins in ${w.same_winner_cells} of ${w.grid_cells} threshold settings`,
+          `Still wins in ${w.grid_wins} of ${w.grid_cells} threshold settings`,
         ),
       );
     }

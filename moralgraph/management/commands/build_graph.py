@@ -78,9 +78,11 @@ class Command(BaseCommand):
         for winner in snapshot.winners:
             probability = winner["win_probability"]
             shown = "n/a" if probability is None else f"{probability:.2f}"
+            tied = winner.get("tied_value_ids") or []  # absent from snapshots before ties
+            tie = f", tie with values {tied}" if len(tied) > 1 else ""
             self.stdout.write(
                 f"  {winner['context']}: {winner['title']} [value {winner['value_id']}] "
-                f"— {winner['support']}, win probability {shown}"
+                f"— {winner['support']}, win probability {shown}{tie}"
             )
 
     def _build(

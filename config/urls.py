@@ -6,6 +6,7 @@ from config.health import healthz
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("moralgraph.api.urls")),
     path("research/", include("moralgraph.web.urls")),
     path("staff/", include("elicitation.staff.urls")),
     path("", include("elicitation.urls")),

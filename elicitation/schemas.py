@@ -8,6 +8,7 @@ import json
 import uuid
 from typing import Annotated, Any, Literal
 
+from django.utils.translation import gettext_noop
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -74,17 +75,48 @@ class ResumeFrame(_Frame):
     after_seq: Annotated[int, Field(ge=0)]
 
 
-ClientFrame = UserMessageFrame | StopFrame | ConfirmCardFrame | ResumeFrame
+# Generous bounds on an edited card's frame; the card editor's own rules (elicitation.services.
+# card_rules) say what a card may be, with reasons the participant can act on.
+MAX_EDITED_FIELD_CHARS = 2000
+MAX_EDITED_POLICIES = 20
+
+
+class EditedCardContent(BaseModel):
+    """A card as the participant edited it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: Annotated[str, Field(max_length=MAX_EDITED_FIELD_CHARS), AfterValidator(_typed_text)]
+    description: Annotated[
+        str, Field(max_length=MAX_EDITED_FIELD_CHARS), AfterValidator(_typed_text)
+    ] = ""
+    policies: Annotated[
+        list[Annotated[str, Field(max_length=MAX_EDITED_FIELD_CHARS), AfterValidator(_typed_text)]],
+        Field(max_length=MAX_EDITED_POLICIES),
+    ]
+
+
+class EditCardFrame(_Frame):
+    """Save the participant's edit of the card in play (`proposal_id`, the latest version) as
+    a new version; answered with its `card_proposed` frame, or an `error` saying what to fix."""
+
+    type: Literal["edit_card"]
+    proposal_id: Annotated[int, Field(ge=1)]
+    card: EditedCardContent
+
+
+ClientFrame = UserMessageFrame | StopFrame | ConfirmCardFrame | ResumeFrame | EditCardFrame
 CLIENT_FRAMES: tuple[type[_Frame], ...] = (
     UserMessageFrame,
     StopFrame,
     ConfirmCardFrame,
     ResumeFrame,
+    EditCardFrame,
 )
 client_frame_adapter: TypeAdapter[ClientFrame] = TypeAdapter(
     Annotated[ClientFrame, Field(discriminator="type")]
 )
-CLIENT_FRAME_TYPES = frozenset({"user_message", "stop", "confirm_card", "resume"})
+CLIENT_FRAME_TYPES = frozenset({"user_message", "stop", "confirm_card", "resume", "edit_card"})
 
 
 # --- server → client ---------------------------------------------------------------------------
@@ -121,15 +153,21 @@ class CardContent(BaseModel):
 
 
 class CardProposedFrame(_Frame):
-    """A values card the interviewer proposes; later ones supersede it."""
+    """A version of the values card: proposed by the interviewer or saved by the participant
+    (`author`); later versions supersede it. A draft (`is_draft`) opens in the card editor
+    and cannot be confirmed until the participant saves it; `problems` says what to fix."""
 
     type: Literal["card_proposed"] = "card_proposed"
     proposal_id: int
     card: CardContent
+    author: Literal["interviewer", "participant"] = "interviewer"
+    is_draft: bool = False
+    problems: list[str] = Field(default_factory=list)
 
 
 class StatusFrame(_Frame):
-    """The interviewer is answering, is asked again for a card, or is waiting."""
+    """The interviewer is answering, is revising a card the validator refused (the text
+    streamed so far in this answer is withdrawn: the answer starts again), or is waiting."""
 
     type: Literal["status"] = "status"
     state: Literal["thinking", "retrying", "idle"]
@@ -308,34 +346,36 @@ class SurveyItem(BaseModel):
 
 
 # Agreement from 1 (strongly disagree) to 5 (strongly agree), as in the reference study.
+# Statements and labels are marked for translation (the pages show them translated;
+# exports keep the English).
 SURVEY_ITEMS: tuple[SurveyItem, ...] = (
     SurveyItem(
         key="felt_represented",
-        statement="The values card I submitted represents what I care about.",
+        statement=gettext_noop("The values card I submitted represents what I care about."),
     ),
     SurveyItem(
         key="clarified_values",
-        statement="The conversation helped me clarify what matters to me here.",
+        statement=gettext_noop("The conversation helped me clarify what matters to me here."),
     ),
     SurveyItem(
         key="learned_about_others",
-        statement="I learned something about what other people value.",
+        statement=gettext_noop("I learned something about what other people value."),
     ),
     SurveyItem(
         key="gained_respect",
-        statement="I have more respect for people who see this question differently.",
+        statement=gettext_noop("I have more respect for people who see this question differently."),
     ),
     SurveyItem(
         key="trust_process",
-        statement="I trust this process to combine people's values fairly.",
+        statement=gettext_noop("I trust this process to combine people's values fairly."),
     ),
 )
 SURVEY_SCALE = (
-    (1, "Strongly disagree"),
-    (2, "Disagree"),
-    (3, "Neutral"),
-    (4, "Agree"),
-    (5, "Strongly agree"),
+    (1, gettext_noop("Strongly disagree")),
+    (2, gettext_noop("Disagree")),
+    (3, gettext_noop("Neutral")),
+    (4, gettext_noop("Agree")),
+    (5, gettext_noop("Strongly agree")),
 )
 SURVEY_COMMENT_KEY = "comment"
 MAX_SURVEY_COMMENT_CHARS = 2000

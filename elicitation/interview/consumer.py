@@ -21,17 +21,21 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.utils import translation
+from django.utils.translation import gettext as _
 from pydantic import ValidationError
 
 from elicitation import ratelimits, selectors, services
 from elicitation.errors import ApplicationError
 from elicitation.interview import streams, turn
+from elicitation.interview.language import scope_language
 from elicitation.participant_session import session_participant_ids
 from elicitation.schemas import (
     CLIENT_FRAME_TYPES,
     MAX_FRAME_BYTES,
     ClientFrame,
     ConfirmCardFrame,
+    EditCardFrame,
     ErrorFrame,
     ResumeFrame,
     ServerFrame,
@@ -56,6 +60,7 @@ class InterviewConsumer(AsyncWebsocketConsumer):
     interview: selectors.InterviewInfo
     in_group = False
     watcher: asyncio.Task[None] | None = None
+    language = "en"
 
     async def connect(self) -> None:
         session = self.scope.get("session")
@@ -69,6 +74,7 @@ class InterviewConsumer(AsyncWebsocketConsumer):
             await self.close(code=4403)
             return
         self.interview = info
+        self.language = scope_language(self.scope)
         await self.accept()
         await self.channel_layer.group_add(streams.group_name(info.id), self.channel_name)
         self.in_group = True
@@ -95,6 +101,11 @@ class InterviewConsumer(AsyncWebsocketConsumer):
         await self.send_frame(ErrorFrame(code=code, message=message))
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        # Messages for the participant (and the answer started here) in their page language.
+        with translation.override(self.language):
+            await self.receive_frame(text_data)
+
+    async def receive_frame(self, text_data: str | None) -> None:
         if text_data is None:
             await self.send_error("binary_frame", "Frames must be JSON text.")
             return
@@ -115,9 +126,9 @@ class InterviewConsumer(AsyncWebsocketConsumer):
             await self.send_error("invalid_frame", _describe(exc))
             return
         try:
-            if isinstance(frame, UserMessageFrame | ConfirmCardFrame):
+            if isinstance(frame, UserMessageFrame | ConfirmCardFrame | EditCardFrame):
                 await self.require_open_study()
-            if isinstance(frame, UserMessageFrame):
+            if isinstance(frame, UserMessageFrame | EditCardFrame):
                 await self.require_rate()
             await self.dispatch_frame(frame)
         except ApplicationError as exc:
@@ -162,6 +173,24 @@ class InterviewConsumer(AsyncWebsocketConsumer):
                         interview_id=self.interview.id, proposal_id=frame.proposal_id
                     )
                 )
+            case EditCardFrame():
+                await self.on_edit_card(frame)
+
+    async def on_edit_card(self, frame: EditCardFrame) -> None:
+        """Keep the participant's edit as the card's newest version; not while the
+        interviewer is answering (its answer may bring a version of its own)."""
+        if await self._is_answering():
+            await self.send_error(
+                "busy", _("The interviewer is still answering. Wait for it, then save your card.")
+            )
+            return
+        await self.send_frame(
+            await turn.card_edit(
+                interview_id=self.interview.id,
+                proposal_id=frame.proposal_id,
+                card=frame.card.model_dump(),
+            )
+        )
 
     async def on_resume(self, frame: ResumeFrame) -> None:
         """Replay what was stored after `after_seq`, then join the answer in progress."""
@@ -311,7 +340,7 @@ class InterviewConsumer(AsyncWebsocketConsumer):
             await stream.finish([*final, StatusFrame(state="idle")])
 
     async def _stream_events(self, stream: streams.AnswerStream, final: list[ServerFrame]) -> None:
-        events = turn.answer_turn(self.interview)
+        events = turn.answer_turn(self.interview, language=self.language)
         event = await anext(events, None)
         while event is not None:
             try:
@@ -331,7 +360,7 @@ class InterviewConsumer(AsyncWebsocketConsumer):
             case turn.Streamed(text=text):
                 await stream.publish_tokens(text)
             case turn.Retrying():
-                await stream.publish(StatusFrame(state="retrying"))
+                await stream.restart(StatusFrame(state="retrying"))
             case turn.AnswerStored(message=message):
                 final.append(message)
             case turn.CardStored(proposal=proposal):

@@ -1,21 +1,26 @@
 """The interviewer: turns an interview's history into a streamed answer and, when it is time,
 a proposed values card.
 
-Two backends behind one async iterator of events: the offline interviewer (prepared
-questions, cards from the participant's words) and an OpenAI-compatible model reached
-through the inference gateway, which proposes cards with the `propose_card` tool. A model's
-card is validated against the card shape; an invalid one is never shown: the model is told
-what was wrong and asked once more, and after a second failure the participant is told so.
+Two backends behind one async iterator of events: the offline interviewer (a guided
+interview that drafts a card from the participant's own sentences) and an OpenAI-compatible
+model reached through the inference gateway, which proposes cards with the `propose_card`
+tool. A model's card is validated against the card shape; an invalid one is never shown:
+the text streamed with it is withdrawn (`Retrying`: the page says the card is being
+revised), the model is told what was wrong and asked once more, and after a second failure
+its last card opens in the participant's card editor as a draft (`CardDrafted`).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from elicitation.interview.offline import offline_turn
 from elicitation.selectors import InterviewHistory, InterviewInfo
@@ -28,7 +33,13 @@ from inference.gateway import (
     gateway_from_settings,
 )
 from inference.prompts import load_prompt
-from inference.schemas import PROPOSE_CARD_TOOL, CardShapeError, ProposedCard, validate_card
+from inference.schemas import (
+    PROPOSE_CARD_TOOL,
+    CardShapeError,
+    ProposedCard,
+    render_card,
+    validate_card,
+)
 
 OFFLINE = "offline"
 # Per answer; the study's max_tokens caps the whole interview.
@@ -51,7 +62,8 @@ class Token:
 
 @dataclass(frozen=True)
 class Retrying:
-    """The model's card did not have the right shape and it is being asked again."""
+    """The model's card did not have the right shape and it is being asked again: what it
+    wrote in this answer so far is withdrawn, and the answer starts again."""
 
 
 @dataclass(frozen=True)
@@ -61,14 +73,13 @@ class CardProposed:
 
 
 @dataclass(frozen=True)
-class CardFailed:
-    """The model could not propose a well-formed card in two attempts."""
+class CardDrafted:
+    """A card for the participant to finish in the card editor (a draft: it cannot be
+    confirmed as it is). `text`, when given, is what the answer says instead of what was
+    streamed (a model whose card failed twice)."""
 
-    code: str = "card_invalid"
-    message: str = (
-        "The interviewer tried to write your card but could not get it into the right shape. "
-        "Tell it a little more, or ask it to propose the card again."
-    )
+    card: dict[str, Any]
+    text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,7 +87,15 @@ class Used:
     tokens: int
 
 
-Event = Token | Retrying | CardProposed | CardFailed | Used
+Event = Token | Retrying | CardProposed | CardDrafted | Used
+
+
+def draft_after_failures_text() -> str:
+    return _(
+        "I could not get the card into the right shape, so I have opened my last version of "
+        "it in the card editor below. Change what needs changing, save it, and confirm it if "
+        "it fits."
+    )
 
 
 class InterviewerFailure(Exception):
@@ -86,24 +105,28 @@ class InterviewerFailure(Exception):
         self.message = message
 
 
-def reply(interview: InterviewInfo, history: InterviewHistory) -> AsyncGenerator[Event]:
+def reply(
+    interview: InterviewInfo, history: InterviewHistory, language: str | None = None
+) -> AsyncGenerator[Event]:
+    """The answer's events; `language` is the participant's page language."""
     if interview.backend == OFFLINE:
-        return _offline_reply(history)
+        return _offline_reply(history, language)
     return _model_reply(interview, history)
 
 
-async def _offline_reply(history: InterviewHistory) -> AsyncGenerator[Event]:
+async def _offline_reply(history: InterviewHistory, language: str | None) -> AsyncGenerator[Event]:
     turn = offline_turn(
         user_texts=history.user_texts,
         current_card=history.current_card,
         must_propose=history.is_last_turn,
+        language=language or get_language(),
     )
     pieces = re.findall(r"\S+\s*", turn.text)
     for piece in pieces:
         yield Token(piece)
     yield Used(len(pieces))
     if turn.card is not None:
-        yield CardProposed(turn.card)
+        yield CardDrafted(turn.card)
 
 
 def system_prompt(interview: InterviewInfo) -> str:
@@ -116,9 +139,33 @@ def model_messages(interview: InterviewInfo, history: InterviewHistory) -> list[
         {"role": "system", "content": system_prompt(interview)},
         *history.messages,
     ]
+    edited = _card_edited_note(history)
+    if edited is not None:
+        messages.append({"role": "system", "content": edited})
     if history.is_last_turn:
         messages.append({"role": "system", "content": LAST_TURN_NOTE})
     return messages
+
+
+def _card_edited_note(history: InterviewHistory) -> str | None:
+    """The card as the participant left it in the editor, when it is not the model's last
+    proposal (the model only sees its own tool calls otherwise)."""
+    if history.current_card is None:
+        return None
+    proposed: Any = None
+    for message in history.messages:
+        for call in message.get("tool_calls") or []:
+            try:
+                proposed = json.loads(call["function"]["arguments"])
+            except (KeyError, TypeError, ValueError):
+                proposed = None
+    if proposed == history.current_card:
+        return None
+    return (
+        "The participant wrote or edited the card in the card editor; it now reads:\n"
+        + render_card(history.current_card)
+        + "\nOnly they can confirm it. Do not propose it again unless they ask for a change."
+    )
 
 
 async def _model_reply(
@@ -128,6 +175,7 @@ async def _model_reply(
     messages = model_messages(interview, history)
     remaining = history.max_tokens - history.token_count
     max_tokens = max(MIN_ANSWER_TOKENS, min(ANSWER_MAX_TOKENS, remaining))
+    last_draft: dict[str, Any] = {"title": "", "description": "", "policies": []}
     for attempt in range(1, CARD_ATTEMPTS + 1):
         text: list[str] = []
         calls: list[ToolCall] = []
@@ -143,16 +191,34 @@ async def _model_reply(
             return
         call = proposals[-1]
         try:
-            card = validate_card(call.parsed_arguments())
+            arguments = call.parsed_arguments()
+            last_draft = _draft_from(arguments) or last_draft
+            card = validate_card(arguments)
         except (ValueError, CardShapeError) as exc:
             if attempt == CARD_ATTEMPTS:
-                yield CardFailed()
+                # The participant finishes the model's last card in the editor.
+                yield CardDrafted(last_draft, draft_after_failures_text())
                 return
             yield Retrying()
             messages = [*messages, *_correction(call, "".join(text), exc)]
             continue
         yield _proposed(card, call)
         return
+
+
+def _draft_from(arguments: object) -> dict[str, Any] | None:
+    """What can be kept of a model's card that failed the validator, for the editor."""
+    if not isinstance(arguments, dict):
+        return None
+    title, description = arguments.get("title"), arguments.get("description")
+    policies = arguments.get("policies")
+    return {
+        "title": title if isinstance(title, str) else "",
+        "description": description if isinstance(description, str) else "",
+        "policies": [p for p in policies if isinstance(p, str)]
+        if isinstance(policies, list)
+        else [],
+    }
 
 
 async def _model_stream(
@@ -187,8 +253,8 @@ def _correction(call: ToolCall, text: str, problem: Exception) -> list[dict[str,
             "role": "tool",
             "tool_call_id": call.id,
             "content": (
-                f"Not shown to the participant: {problem} Call propose_card again with a "
-                "corrected card; do not repeat what you already said."
+                f"Not shown to the participant, and neither was your text: {problem} Write "
+                "your answer again and call propose_card again with a corrected card."
             ),
         },
     ]

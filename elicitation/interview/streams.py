@@ -81,6 +81,14 @@ class AnswerStream:
         if self.is_relayed:
             await self.broadcast([frame])
 
+    async def restart(self, frame: ServerFrame) -> None:
+        """The answer starts again (the model is asked again for its card): the text so far
+        is withdrawn, which `frame` tells the sockets; new text is placed from offset 0."""
+        self.sent_text = ""
+        await self.publish(frame)
+        if self.is_relayed:
+            await self.broadcast([frame])
+
     async def release_claim(self) -> None:
         release, self.release = self.release, None
         if release is not None:

@@ -5,6 +5,9 @@ each event into frames; what is stored, and when, is decided here.
 
 A stopped answer (its task cancelled) keeps the text that came and proposes nothing; an
 answer with no text at all is not stored, so the participant's message can be answered again.
+When the model's card is refused and it is asked again (`Retrying`), what it wrote so far is
+withdrawn: the stored answer is the one that came with its card (or, if that one had no text,
+the one before), never the two glued together.
 """
 
 from __future__ import annotations
@@ -56,6 +59,8 @@ class AnswerStored:
 
 @dataclass(frozen=True)
 class CardStored:
+    """A card proposed, or a draft for the participant to finish in the card editor."""
+
     proposal: CardProposedFrame
 
 
@@ -81,10 +86,12 @@ class _Answer:
 
     parts: list[str] = field(default_factory=list)
     pending: list[str] = field(default_factory=list)
+    # What an earlier attempt wrote, withdrawn when the model was asked again for its card.
+    withdrawn: list[str] = field(default_factory=list)
     last_flush: float = 0.0
     tokens: int = 0
     card: interviewer.CardProposed | None = None
-    card_failed: interviewer.CardFailed | None = None
+    draft: interviewer.CardDrafted | None = None
 
     def take(self, event: interviewer.Event) -> TurnEvent | None:
         match event:
@@ -98,12 +105,24 @@ class _Answer:
             case interviewer.Used(tokens=used):
                 self.tokens += used
             case Retrying():
+                self.withdrawn = self.parts
+                self.parts, self.pending = [], []
                 return event
             case interviewer.CardProposed():
                 self.card = event
-            case interviewer.CardFailed():
-                self.card_failed = event
+            case interviewer.CardDrafted():
+                self.draft = event
         return None
+
+    def text(self) -> str:
+        """The answer to store (PostgreSQL cannot store NUL)."""
+        if self.draft is not None and self.draft.text is not None:
+            text = self.draft.text
+        elif self.card is not None and not "".join(self.parts).strip():
+            text = "".join(self.withdrawn)  # the card came alone: its first attempt's words
+        else:
+            text = "".join(self.parts)
+        return text.replace("\x00", "")
 
     def flush(self) -> str:
         text = "".join(self.pending)
@@ -111,9 +130,12 @@ class _Answer:
         return text
 
 
-async def answer_turn(interview: selectors.InterviewInfo) -> AsyncGenerator[TurnEvent]:
-    """Answer the interview's last message. Cancelling the task that runs this (or throwing
-    CancelledError in at a `yield`) stops the answer: what came so far is stored."""
+async def answer_turn(
+    interview: selectors.InterviewInfo, *, language: str | None = None
+) -> AsyncGenerator[TurnEvent]:
+    """Answer the interview's last message (`language`: the participant's page language).
+    Cancelling the task that runs this (or throwing CancelledError in at a `yield`) stops the
+    answer: what came so far is stored."""
     started = time.monotonic()
     answer = _Answer()
     is_stopped = False
@@ -123,7 +145,7 @@ async def answer_turn(interview: selectors.InterviewInfo) -> AsyncGenerator[Turn
         history = await database_sync_to_async(selectors.interview_history)(
             interview_id=interview.id
         )
-        async with aclosing(interviewer.reply(interview, history)) as events:
+        async with aclosing(interviewer.reply(interview, history, language)) as events:
             async for event in events:
                 streamed = answer.take(event)
                 if streamed is not None:
@@ -151,8 +173,10 @@ async def _answer_store(
     failure: interviewer.InterviewerFailure | None,
     started: float,
 ) -> AsyncIterator[TurnEvent]:
-    text = "".join(answer.parts).replace("\x00", "")  # PostgreSQL cannot store NUL
-    card = None if is_stopped else answer.card  # a stopped answer proposes nothing
+    if is_stopped:  # a stopped answer proposes nothing and keeps what streamed
+        answer.card = answer.draft = None
+    text = answer.text()
+    card = answer.card
     if card is not None and not text.strip():
         text = interviewer.CARD_ONLY_TEXT
     if not text:
@@ -174,9 +198,18 @@ async def _answer_store(
     problems: list[Failed] = []
     try:
         try:
-            message, proposal = await store(
-                card=card.card if card else None, tool_call=card.tool_call if card else None
-            )
+            if answer.draft is not None:
+                message, proposal = await _store_with_draft(
+                    interview_id=interview_id,
+                    text=text,
+                    draft=answer.draft.card,
+                    duration_ms=int((time.monotonic() - started) * 1000),
+                    tokens=answer.tokens or len(answer.parts),
+                )
+            else:
+                message, proposal = await store(
+                    card=card.card if card else None, tool_call=card.tool_call if card else None
+                )
         except ApplicationError as exc:
             if card is None:
                 raise
@@ -191,12 +224,14 @@ async def _answer_store(
     yield AnswerStored(message)
     if proposal is not None:
         yield CardStored(proposal)
-    for problem in (failure, answer.card_failed):
-        if problem is not None:
-            problems.append(Failed(problem.code, problem.message))
+    if failure is not None:
+        problems.append(Failed(failure.code, failure.message))
     for failed in problems:
         yield failed
     yield Ended()
+
+
+_store_with_draft = database_sync_to_async(services.interview_answer_store_with_draft)
 
 
 @database_sync_to_async
@@ -217,10 +252,24 @@ answer_recover = database_sync_to_async(services.interview_answer_recover)
 
 
 def _card_confirm(*, interview_id: int, proposal_id: int) -> CardSubmittedFrame:
-    card = services.values_card_submit(interview_id=interview_id, proposal_id=proposal_id)
+    card = services.values_card_confirm(interview_id=interview_id, proposal_id=proposal_id)
     next_url = reverse("elicitation:wise_values", kwargs={"slug": card.participant.study.slug})
     return CardSubmittedFrame(card_id=card.pk, next=next_url)
 
 
 # The participant confirms a proposed card (raises ApplicationError when it cannot be).
 card_confirm = database_sync_to_async(_card_confirm)
+
+
+def _card_edit(
+    *, interview_id: int, proposal_id: int, card: dict[str, object]
+) -> CardProposedFrame:
+    proposal = services.card_proposal_revise(
+        interview_id=interview_id, proposal_id=proposal_id, card=card
+    )
+    return selectors.proposal_as_frame(proposal)
+
+
+# The participant saves an edit of the card in play (raises ApplicationError, saying what to
+# fix, when it breaks the editor's rules or is not the latest version).
+card_edit = database_sync_to_async(_card_edit)

@@ -75,13 +75,28 @@ class Message(models.Model):
 
 
 class CardProposal(models.Model):
-    """Every card the interviewer proposed; kept, never overwritten."""
+    """Every version of the interview's card: each one the interviewer proposed and each edit
+    the participant saved; kept, never overwritten. The latest one is the card in play: only
+    it can be confirmed, and only when it is not a draft."""
+
+    class Author(models.TextChoices):
+        INTERVIEWER = "interviewer", "Interviewer"
+        PARTICIPANT = "participant", "Participant"
 
     interview = models.ForeignKey(Interview, on_delete=models.CASCADE, related_name="proposals")
     message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL)
-    title = models.CharField(max_length=200)
-    description = models.TextField()
+    title = models.CharField(max_length=200, blank=True)
+    description = models.TextField(blank=True)
     policies = models.JSONField(default=list)
+    author = models.CharField(max_length=12, choices=Author.choices, default=Author.INTERVIEWER)
+    # A draft is finished in the card editor before it can be confirmed: the offline
+    # interviewer's (the participant writes the title), or a model's card that failed the
+    # validator twice. `problems` says what is left to fix.
+    is_draft = models.BooleanField(default=False)
+    problems = models.JSONField(default=list, blank=True)
+    revises = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="revisions"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

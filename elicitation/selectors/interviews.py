@@ -106,6 +106,9 @@ def proposal_as_frame(proposal: CardProposal) -> CardProposedFrame:
                 "description": proposal.description,
                 "policies": list(proposal.policies),
             },
+            "author": proposal.author,
+            "is_draft": proposal.is_draft,
+            "problems": list(proposal.problems),
         }
     )
 

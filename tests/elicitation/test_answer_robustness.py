@@ -13,9 +13,9 @@ from typing import Any
 import httpx2
 import pytest
 
-from elicitation.interview.offline_cards import card_from_answers, card_revise
+from elicitation.interview.offline import offline_turn
 from elicitation.models import CardProposal, Interview, Message
-from elicitation.services import demo_study_seed
+from elicitation.services import POLICY_MAX_CHARS, demo_study_seed
 from inference.schemas import TITLE_MAX_CHARS, CardShapeError, validate_card
 from inference.testing import FakeLLMServer
 from tests.factories import make_question, make_study
@@ -43,17 +43,18 @@ def _of(frames: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
 LONG_WORD = "x" * 250
 
 
-def test_offline_cards_never_have_over_long_fields() -> None:
-    card = card_from_answers(
-        [f"My friend {LONG_WORD} asked me to lie.", f"I noticed {LONG_WORD} {LONG_WORD}.", "More."]
-    )
-    assert len(card["title"]) <= TITLE_MAX_CHARS
-    revised, _ = card_revise(card, f"call it {LONG_WORD} {LONG_WORD} {LONG_WORD}")
-    assert revised is not None
-    assert len(revised["title"]) <= TITLE_MAX_CHARS
-    added, _ = card_revise(card, f"add {LONG_WORD} please, it matters to {LONG_WORD}")
-    assert added is not None
-    assert len(added["title"]) <= TITLE_MAX_CHARS
+def test_offline_drafts_never_have_over_long_fields() -> None:
+    card = offline_turn(
+        user_texts=[
+            f"My friend {LONG_WORD} asked me to lie.",
+            f"I noticed {LONG_WORD} {LONG_WORD}.",
+            "More.",
+            "Less.",
+        ]
+    ).card
+    assert card is not None
+    assert card["title"] == ""  # the participant writes it, in the editor (its length checked)
+    assert all(len(policy) <= POLICY_MAX_CHARS for policy in card["policies"])
 
 
 def test_a_card_title_over_the_column_length_is_refused_with_a_reason() -> None:
@@ -73,19 +74,20 @@ def test_a_long_message_with_the_offline_interviewer_ends_with_a_valid_card(
             f"My friend {LONG_WORD} asked me to lie for her.",
             f"I noticed {LONG_WORD} and {LONG_WORD} at once.",
             f"A wise person would notice {LONG_WORD} too.",
+            f"Not when {LONG_WORD} is at stake.",
         ):
             chat.say(text)
             frames = chat.until_idle()
             assert [f["role"] for f in _of(frames, "message")] == ["user", "assistant"]
             assert not _of(frames, "error")
         card = _of(frames, "card_proposed")[-1]["card"]
-        assert len(card["title"]) <= TITLE_MAX_CHARS
+        assert all(len(policy) <= POLICY_MAX_CHARS for policy in card["policies"])
         # Later messages are still answered, each with its final frame.
         chat.say(f"Please call it {LONG_WORD} {LONG_WORD} {LONG_WORD}")
         frames = chat.until_idle()
         assert [f["role"] for f in _of(frames, "message")] == ["user", "assistant"]
         assert all(len(f["card"]["title"]) <= TITLE_MAX_CHARS for f in _of(frames, "card_proposed"))
-    assert Message.objects.filter(interview_id=chat.interview_id, role="assistant").count() == 4
+    assert Message.objects.filter(interview_id=chat.interview_id, role="assistant").count() == 5
     assert CardProposal.objects.filter(interview_id=chat.interview_id).exists()
 
 

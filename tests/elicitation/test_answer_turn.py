@@ -9,8 +9,9 @@ import uuid
 import pytest
 
 from elicitation import selectors, services
+from elicitation.errors import ApplicationError
 from elicitation.interview import turn
-from elicitation.interview.offline import ASK_ATTENTION, PROPOSE
+from elicitation.interview.offline import offline_turn
 from elicitation.models import CardProposal, Message
 from tests.factories import make_interview
 
@@ -20,6 +21,10 @@ pytestmark = [
 ]
 
 STORY = "When my best friend asked me to cover for her, I said yes and regretted it for weeks."
+ANSWERS = (STORY, "Whether she was scared.", "The friendship over years.", "If no one is hurt.")
+# The offline interviewer's answers: the next question, and the draft after the last step.
+ASK_ATTENTION = offline_turn(user_texts=[STORY]).text
+PROPOSE = offline_turn(user_texts=ANSWERS).text
 
 
 def _interview_saying(*texts: str) -> selectors.InterviewInfo:
@@ -70,7 +75,7 @@ def test_an_answer_streams_then_is_stored() -> None:
 
 
 def test_a_stop_keeps_what_came_and_proposes_nothing() -> None:
-    info = _interview_saying(STORY, "Whether she was scared.", "The friendship over years.")
+    info = _interview_saying(*ANSWERS)
     events = _run(info, stop_at_first_text=True)
     first = next(e for e in events if isinstance(e, turn.Streamed))
     stored = next(e for e in events if isinstance(e, turn.AnswerStored))
@@ -81,16 +86,21 @@ def test_a_stop_keeps_what_came_and_proposes_nothing() -> None:
     assert isinstance(events[-1], turn.Ended)
     assert not [e for e in events if isinstance(e, turn.CardStored)]
     assert not CardProposal.objects.filter(interview_id=info.id).exists()
-    assert Message.objects.get(interview_id=info.id, seq=4).is_stopped
+    assert Message.objects.get(interview_id=info.id, seq=5).is_stopped
 
 
-def test_a_proposed_card_is_stored_and_confirmed() -> None:
-    info = _interview_saying(STORY, "Whether she was scared.", "The friendship over years.")
+def test_a_drafted_card_is_stored_finished_and_confirmed() -> None:
+    info = _interview_saying(*ANSWERS)
     events = _run(info)
     proposal = next(e for e in events if isinstance(e, turn.CardStored)).proposal
+    assert proposal.is_draft
     assert CardProposal.objects.get(interview_id=info.id).pk == proposal.proposal_id
-    submitted = asyncio.run(
-        turn.card_confirm(interview_id=info.id, proposal_id=proposal.proposal_id)
+    with pytest.raises(ApplicationError):  # a draft is finished in the editor first
+        asyncio.run(turn.card_confirm(interview_id=info.id, proposal_id=proposal.proposal_id))
+    finished = {**proposal.card.model_dump(), "title": "Honest with my friend"}
+    saved = asyncio.run(
+        turn.card_edit(interview_id=info.id, proposal_id=proposal.proposal_id, card=finished)
     )
+    submitted = asyncio.run(turn.card_confirm(interview_id=info.id, proposal_id=saved.proposal_id))
     assert submitted.card_id > 0
     assert submitted.next.endswith("/wise-values/")

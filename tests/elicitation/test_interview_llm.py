@@ -251,7 +251,9 @@ def test_tool_history_goes_back_to_the_model_and_a_change_gives_a_new_card(
     ) == [GOOD_CARD["title"], revised["title"]]
 
 
-def test_a_card_invalid_twice_is_never_shown(llm_server: str, fake_llm: FakeLLMServer) -> None:
+def test_a_card_invalid_twice_opens_in_the_editor_as_a_draft(
+    llm_server: str, fake_llm: FakeLLMServer
+) -> None:
     fake_llm.script(
         {
             "text": "Let me try a card.",
@@ -264,11 +266,86 @@ def test_a_card_invalid_twice_is_never_shown(llm_server: str, fake_llm: FakeLLMS
     with chat.ws:
         chat.say("X: my story")
         frames = chat.until_idle()
-    assert _of(frames, "card_proposed") == []
-    assert _of(frames, "error")[0]["code"] == "card_invalid"
-    assert _of(frames, "message")[-1]["text"] == "Let me try a card."
-    assert not CardProposal.objects.filter(interview_id=chat.interview_id).exists()
+    assert _of(frames, "error") == []
+    message = _of(frames, "message")[-1]
+    assert message["text"] == DRAFT_TEXT
+    (draft,) = _of(frames, "card_proposed")
+    # The last card that could be read is the draft, for the participant to finish.
+    assert draft["is_draft"] is True
+    assert draft["card"] == BAD_CARD
+    assert draft["problems"]
+    stored = CardProposal.objects.get(interview_id=chat.interview_id)
+    assert stored.is_draft
+    assert stored.message_id == Message.objects.get(interview_id=chat.interview_id, seq=2).pk
     assert len(fake_llm.chat_requests()) == 2  # asked once more, then no further
+
+
+GLUED = "Here is a card that captures what you said. Does it fit?"
+DRAFT_TEXT = (
+    "I could not get the card into the right shape, so I have opened my last version of it "
+    "in the card editor below. Change what needs changing, save it, and confirm it if it fits."
+)
+
+
+def test_a_rejected_card_withdraws_its_text_and_never_glues_the_retry_on(
+    llm_server: str, fake_llm: FakeLLMServer
+) -> None:
+    second = {**BAD_CARD, "title": "Honest with my friend"}  # still bad: policy shapes
+    fake_llm.script(
+        {"text": GLUED, "tool_call": {"name": "propose_card", "arguments": BAD_CARD}, "match": "G"},
+        {"text": GLUED, "tool_call": {"name": "propose_card", "arguments": second}, "match": "G"},
+    )
+    chat, _ = _start(llm_server)
+    with chat.ws:
+        chat.say("G: my story")
+        frames = chat.until_idle()
+    kinds = [f["type"] if f["type"] != "status" else f["state"] for f in frames]
+    retrying = kinds.index("retrying")
+    # The first attempt streamed, was withdrawn ("revising the card"), and the second one
+    # starts again at offset 0: a client never shows the two glued together.
+    before = [f for f in frames[:retrying] if f["type"] == "token"]
+    after = [f for f in frames[retrying:] if f["type"] == "token"]
+    assert before
+    assert GLUED.startswith("".join(t["text"] for t in before))
+    assert after[0]["offset"] == 0
+    assert "".join(t["text"] for t in after) == GLUED
+    # After the second refusal the stored answer says what happened, and the editor opens
+    # with the model's last card.
+    message = _of(frames, "message")[-1]
+    assert message["text"] == DRAFT_TEXT
+    assert GLUED not in message["text"]
+    (draft,) = _of(frames, "card_proposed")
+    assert draft["is_draft"] is True
+    assert draft["card"]["title"] == "Honest with my friend"
+    assert Message.objects.get(interview_id=chat.interview_id, seq=2).text == DRAFT_TEXT
+    # The model was told what the validator said.
+    retry = fake_llm.chat_requests()[1]["messages"]
+    assert "title has 1 word" in retry[-1]["content"]
+
+
+def test_a_card_refused_once_then_accepted_keeps_only_the_accepted_answer(
+    llm_server: str, fake_llm: FakeLLMServer
+) -> None:
+    fake_llm.script(
+        {
+            "text": "First try.",
+            "tool_call": {"name": "propose_card", "arguments": BAD_CARD},
+            "match": "R",
+        },
+        {
+            "text": "Second try.",
+            "tool_call": {"name": "propose_card", "arguments": GOOD_CARD},
+            "match": "R",
+        },
+    )
+    chat, _ = _start(llm_server)
+    with chat.ws:
+        chat.say("R: my story")
+        frames = chat.until_idle()
+    assert _of(frames, "message")[-1]["text"] == "Second try."
+    (card,) = _of(frames, "card_proposed")
+    assert card["is_draft"] is False
+    assert card["card"] == GOOD_CARD
 
 
 def test_markup_in_a_card_is_carried_as_text(llm_server: str, fake_llm: FakeLLMServer) -> None:

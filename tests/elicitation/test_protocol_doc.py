@@ -84,7 +84,8 @@ def test_the_page_speaks_every_frame() -> None:
                 {"proposal_id": 3, "card": {"title": "t", "description": "d", "policies": ["p"]}}
             ),
             '{"type": "card_proposed", "proposal_id": 3, '
-            '"card": {"title": "t", "description": "d", "policies": ["p"]}}',
+            '"card": {"title": "t", "description": "d", "policies": ["p"]}, '
+            '"author": "interviewer", "is_draft": false, "problems": []}',
         ),
     ],
 )

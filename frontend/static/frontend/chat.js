@@ -3,6 +3,9 @@
 // Everything shown comes from frames: on (re)connect the client asks to `resume` after the
 // last message it has, so a reload or a dropped connection loses nothing. Text from anyone
 // is set with textContent: markup in a message or a card is shown, never run.
+// The words shown come from the page (#chat-texts), translated with it.
+
+import { createCardEditor } from "./card_editor.js";
 
 const root = document.querySelector(".chat");
 const transcript = document.getElementById("transcript");
@@ -16,6 +19,25 @@ const input = document.getElementById("message");
 const sendButton = document.getElementById("send");
 const stopButton = document.getElementById("stop");
 const cardTemplate = document.getElementById("card-template");
+const texts = Object.fromEntries(
+  [...document.querySelectorAll("#chat-texts [data-key]")].map((el) => [
+    el.dataset.key,
+    el.textContent,
+  ]),
+);
+const editor = createCardEditor({
+  section: document.getElementById("card-editor"),
+  texts,
+  onSave: ({ proposalId, card }) => {
+    if (!socket || socket.readyState !== WebSocket.OPEN) {
+      editor.refused(texts.connection_lost);
+      return;
+    }
+    clearProblem();
+    statusLine.textContent = texts.saving;
+    socket.send(JSON.stringify({ type: "edit_card", proposal_id: proposalId, card }));
+  },
+});
 
 const RETRYABLE = new Set(["llm_unavailable", "empty_answer"]);
 const LIMITS = new Set(["turn_limit", "token_limit", "token_budget"]);
@@ -26,8 +48,12 @@ let lastSeq = 0;
 let retryDelay = 500;
 let state = "idle";
 let submitted = false;
+// Frames replayed on (re)connect come before the first status frame: a card among them is
+// shown without taking the focus from what the participant is doing.
+let replaying = true;
 const streaming = new Map(); // message_seq -> bubble being streamed
 const cards = new Map(); // proposal_id -> card element
+let latestCard = null; // the card in play: the only one that can be edited or confirmed
 
 function scrollToEnd(el) {
   el.scrollIntoView({ block: "nearest" });
@@ -40,7 +66,7 @@ function bubble(role, text, seq) {
   if (seq !== undefined) el.dataset.seq = String(seq);
   const label = document.createElement("span");
   label.className = "visually-hidden";
-  label.textContent = role === "user" ? "You said: " : "Interviewer: ";
+  label.textContent = `${role === "user" ? texts.you_said : texts.interviewer_said} `;
   el.prepend(label);
   transcript.appendChild(el);
   scrollToEnd(el);
@@ -72,9 +98,38 @@ function setState(next) {
   const busy = state === "thinking" || state === "retrying";
   stopButton.hidden = !busy;
   sendButton.disabled = busy || submitted;
+  // Screen readers wait for the whole answer rather than reading it word by word.
+  transcript.setAttribute("aria-busy", busy ? "true" : "false");
   statusLine.textContent =
-    state === "thinking" ? "The interviewer is writing…" :
-    state === "retrying" ? "The interviewer is having another go…" : "";
+    state === "thinking" ? texts.writing : state === "retrying" ? texts.revising : "";
+}
+
+function withdrawStreamed() {
+  // The model's card was refused and it answers again: what it wrote so far is withdrawn.
+  for (const el of streaming.values()) el.remove();
+  streaming.clear();
+}
+
+// Only the latest card can be confirmed, and only once it is finished and not being edited.
+function updateCardActions() {
+  for (const [id, el] of cards) {
+    const isLatest = el === latestCard;
+    const isDraft = el.dataset.draft === "true";
+    const confirm = el.querySelector(".confirm");
+    const edit = el.querySelector(".edit");
+    const note = el.querySelector(".card-note");
+    confirm.disabled = submitted || !isLatest || isDraft || editor.isOpen();
+    edit.disabled = submitted || !isLatest || (editor.isOpen() && editor.proposalId === id);
+    confirm.hidden = !isLatest;
+    edit.hidden = !isLatest;
+    note.textContent = !isLatest
+      ? texts.superseded
+      : isDraft
+        ? texts.draft_note
+        : editor.isOpen()
+          ? texts.editing_note
+          : "";
+  }
 }
 
 function showCard(frame) {
@@ -82,8 +137,16 @@ function showCard(frame) {
   for (const older of cards.values()) older.classList.add("superseded");
   const el = cardTemplate.content.firstElementChild.cloneNode(true);
   el.dataset.proposalId = String(frame.proposal_id);
-  el.setAttribute("aria-label", `Proposed values card: ${frame.card.title}`);
-  el.querySelector(".card-title").textContent = frame.card.title;
+  el.dataset.draft = String(frame.is_draft);
+  el.dataset.author = frame.author;
+  const title = frame.card.title || texts.no_title;
+  el.setAttribute("aria-label", `${texts.card_named} ${title}`);
+  el.querySelector(".card-kicker").textContent = frame.is_draft
+    ? texts.kicker_draft
+    : frame.author === "participant"
+      ? texts.kicker_participant
+      : texts.kicker_interviewer;
+  el.querySelector(".card-title").textContent = title;
   el.querySelector(".card-description").textContent = frame.card.description;
   const list = el.querySelector(".card-policies");
   for (const policy of frame.card.policies) {
@@ -91,18 +154,39 @@ function showCard(frame) {
     item.textContent = policy;
     list.appendChild(item);
   }
-  const confirm = el.querySelector(".confirm");
-  confirm.addEventListener("click", () => {
-    if (!socket || socket.readyState !== WebSocket.OPEN) return;
+  const problems = el.querySelector(".card-problems");
+  for (const text of frame.problems || []) {
+    const item = document.createElement("li");
+    item.textContent = text;
+    problems.appendChild(item);
+  }
+  problems.hidden = !frame.is_draft || problems.children.length === 0;
+  el.querySelector(".confirm").addEventListener("click", () => {
+    if (!socket || socket.readyState !== WebSocket.OPEN || el !== latestCard) return;
     clearProblem();
     for (const button of transcript.querySelectorAll(".confirm")) button.disabled = true;
-    statusLine.textContent = "Submitting your card…";
+    statusLine.textContent = texts.submitting;
     socket.send(JSON.stringify({ type: "confirm_card", proposal_id: frame.proposal_id }));
   });
+  el.querySelector(".edit").addEventListener("click", () => editor.open(frame));
   cards.set(frame.proposal_id, el);
+  latestCard = el;
   transcript.appendChild(el);
-  scrollToEnd(el);
+  const wasSaving = editor.isOpen() && editor.isSaving;
+  if (editor.isOpen()) editor.close();
+  if (frame.is_draft && !submitted) {
+    editor.open(frame, { focus: !replaying });
+  }
+  updateCardActions();
+  if (replaying) return;
+  if (frame.is_draft) return; // the editor has the focus
+  // A new card is brought into view with its Confirm button focused.
+  el.scrollIntoView({ block: "center" });
+  el.querySelector(".confirm").focus({ preventScroll: true });
+  if (wasSaving) statusLine.textContent = "";
 }
+
+editor.onChange(() => updateCardActions());
 
 function onFrame(frame) {
   switch (frame.type) {
@@ -143,23 +227,30 @@ function onFrame(frame) {
       showCard(frame);
       break;
     case "status":
+      replaying = false;
+      if (frame.state === "retrying") withdrawStreamed();
       setState(frame.state);
       break;
     case "error": {
+      if (editor.isOpen() && editor.isSaving) {
+        editor.refused(frame.message);
+        statusLine.textContent = "";
+        break;
+      }
       const retry = RETRYABLE.has(frame.code) && sessionStorage.getItem(lastSentKey) !== null;
       const leave = LIMITS.has(frame.code) && cards.size === 0;
       showProblem(frame.message, { retry, leave });
-      for (const button of transcript.querySelectorAll(".confirm")) button.disabled = false;
-      if (statusLine.textContent === "Submitting your card…") statusLine.textContent = "";
+      updateCardActions();
+      if (statusLine.textContent === texts.submitting) statusLine.textContent = "";
       break;
     }
     case "card_submitted":
       submitted = true;
       sessionStorage.removeItem(lastSentKey);
+      editor.close();
+      updateCardActions();
       // Every card is screened before other participants see it; the journey goes on.
-      statusLine.textContent =
-        "Your card is submitted. It is being reviewed before other participants see it; " +
-        "you can carry on. Taking you to the next step…";
+      statusLine.textContent = texts.submitted;
       window.location.assign(frame.next);
       break;
     default:
@@ -172,7 +263,9 @@ function connect() {
   socket = new WebSocket(`${scheme}://${window.location.host}${root.dataset.socketPath}`);
   socket.addEventListener("open", () => {
     retryDelay = 500;
-    if (statusLine.textContent.startsWith("Connection lost")) statusLine.textContent = "";
+    root.dataset.socket = "open";
+    replaying = true;
+    if (statusLine.textContent === texts.connection_lost) statusLine.textContent = "";
     socket.send(JSON.stringify({ type: "resume", after_seq: lastSeq }));
     if (queued) {
       // Sent with its client id: if it had already arrived, it is stored only once.
@@ -182,15 +275,17 @@ function connect() {
   });
   socket.addEventListener("message", (event) => onFrame(JSON.parse(event.data)));
   socket.addEventListener("close", (event) => {
+    root.dataset.socket = "closed";
     if (event.code === 4403) {
-      showProblem("This interview belongs to another session.");
+      showProblem(texts.other_session);
       return;
     }
     if (submitted) return;
     for (const el of streaming.values()) el.remove();
     streaming.clear();
     setState("idle");
-    statusLine.textContent = "Connection lost; reconnecting…";
+    statusLine.textContent = texts.connection_lost;
+    if (editor.isSaving) editor.refused(texts.connection_lost);
     setTimeout(connect, retryDelay);
     retryDelay = Math.min(retryDelay * 2, 8000);
   });
@@ -203,7 +298,7 @@ function sendMessage(frame) {
   sessionStorage.setItem(lastSentKey, JSON.stringify(frame));
   if (!socket || socket.readyState !== WebSocket.OPEN) {
     queued = frame;
-    statusLine.textContent = "Connecting… your message will be sent in a moment.";
+    statusLine.textContent = texts.connecting;
     return;
   }
   socket.send(JSON.stringify(frame));
@@ -215,6 +310,7 @@ form.addEventListener("submit", (event) => {
   if (!text || state !== "idle" || queued) return;
   sendMessage({ type: "user_message", client_id: crypto.randomUUID(), text });
   input.value = "";
+  fitMessageBox();
 });
 
 input.addEventListener("keydown", (event) => {
@@ -226,9 +322,18 @@ input.addEventListener("keydown", (event) => {
 
 stopButton.addEventListener("click", () => socket?.send(JSON.stringify({ type: "stop" })));
 
+// The message box grows with its text (where CSS cannot do it: `field-sizing`).
+function fitMessageBox() {
+  if (CSS.supports("field-sizing", "content")) return;
+  input.style.height = "auto";
+  input.style.height = `${input.scrollHeight + 2}px`;
+}
+input.addEventListener("input", fitMessageBox);
+
 retryButton.addEventListener("click", () => {
   const saved = sessionStorage.getItem(lastSentKey);
   if (saved) sendMessage(JSON.parse(saved));
 });
 
+input.focus();
 connect();

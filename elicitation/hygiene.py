@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.utils.translation import gettext, gettext_noop
+
 from elicitation.errors import ApplicationError
 
 # PostgreSQL's bigint columns stop at 19 digits; a longer run of digits is no id of ours.
 _MAX_ID_DIGITS = 18
 
-CONTROL_CHARACTER_MESSAGE = (
+CONTROL_CHARACTER_MESSAGE = gettext_noop(
     "The text contains a control character (such as NUL) that cannot be stored. Remove it "
     "and try again."
 )
@@ -44,6 +46,6 @@ def text_require_clean(*texts: object) -> None:
     """ApplicationError("control_character") when any of `texts` has a control character."""
     for text in texts:
         if isinstance(text, str) and control_character(text) is not None:
-            raise ApplicationError("control_character", CONTROL_CHARACTER_MESSAGE)
+            raise ApplicationError("control_character", gettext(CONTROL_CHARACTER_MESSAGE))
         if isinstance(text, list | tuple):
             text_require_clean(*text)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from elicitation.errors import ApplicationError
@@ -30,7 +31,7 @@ def position_answer(request: HttpRequest, slug: str) -> HttpResponse:
     is_fair = FAIR_ANSWERS.get(request.POST.get("is_fair", ""))
     try:
         if is_fair is None:
-            raise ApplicationError("answer_required", "Please choose yes or no.")
+            raise ApplicationError("answer_required", _("Please choose yes or no."))
         position_verify(
             participant=participant,
             is_fair=is_fair,

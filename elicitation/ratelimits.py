@@ -30,18 +30,22 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from elicitation.client_signals import keyed_hash
 
 log = logging.getLogger(__name__)
 
 RATE_LIMITED = "rate_limited"
-SCOPES = ("signups", "votes", "messages")
+SCOPES = ("signups", "votes", "messages", "resumes")
 KEY_KINDS = ("ip", "session", "participant")
-_WHAT = {
-    "signups": "sign-ups",
-    "votes": "answers",
-    "messages": "messages",
+# Each message is whole (not "Too many {what}"), so a translation can agree with its noun.
+_TOO_MANY = {
+    "signups": gettext_lazy("Too many sign-ups in a short time."),
+    "votes": gettext_lazy("Too many answers in a short time."),
+    "messages": gettext_lazy("Too many messages in a short time."),
+    "resumes": gettext_lazy("Too many resume codes tried in a short time."),
 }
 
 
@@ -54,11 +58,10 @@ class Limited:
 
     @property
     def message(self) -> str:
-        return (
-            f"Too many {_WHAT.get(self.scope, 'requests')} in a short time. "
-            f"Please wait {wait_words(self.retry_after)} and try again; "
-            "everything you sent before is saved."
-        )
+        too_many = _TOO_MANY.get(self.scope) or _("Too many requests in a short time.")
+        return f"{too_many} " + _(
+            "Please wait %(wait)s and try again; everything you sent before is saved."
+        ) % {"wait": wait_words(self.retry_after)}
 
 
 def clock() -> float:
@@ -68,9 +71,17 @@ def clock() -> float:
 
 def wait_words(seconds: int) -> str:
     if seconds < 60:
-        return "a second" if seconds <= 1 else f"{seconds} seconds"
+        return (
+            _("a second")
+            if seconds <= 1
+            else ngettext("%(count)d second", "%(count)d seconds", seconds) % {"count": seconds}
+        )
     minutes = math.ceil(seconds / 60)
-    return "a minute" if minutes == 1 else f"{minutes} minutes"
+    return (
+        _("a minute")
+        if minutes == 1
+        else ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes}
+    )
 
 
 def parse_rate(value: str) -> tuple[int, int] | None:

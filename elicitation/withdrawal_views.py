@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_http_methods
 
 from elicitation import selectors, services
@@ -14,6 +16,8 @@ from elicitation.errors import ApplicationError
 from elicitation.participant_session import session_participant_forget
 
 TEMPLATE = "elicitation/withdraw.html"
+# services.UNKNOWN_CODE, marked here for translation (the page shows it in its language).
+UNKNOWN_CODE = gettext_noop("That withdrawal code does not match any participation in this study.")
 
 
 @require_http_methods(["GET", "POST"])
@@ -26,14 +30,14 @@ def withdraw(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "GET":
         return render(request, TEMPLATE, context)
     if not selectors.withdrawal_code_known(study_id=study.pk, code=code):
-        context["error"] = services.UNKNOWN_CODE
+        context["error"] = _(UNKNOWN_CODE)
         return render(request, TEMPLATE, context, status=400)
     if request.POST.get("confirm") != "yes":
         return render(request, TEMPLATE, {**context, "step": "confirm"})
     try:
         outcome = services.participant_withdraw(study_id=study.pk, code=code)
-    except ApplicationError as exc:  # the code vanished between the two reads
-        return render(request, TEMPLATE, {**context, "error": exc.message}, status=400)
+    except ApplicationError:  # the code vanished between the two reads
+        return render(request, TEMPLATE, {**context, "error": _(UNKNOWN_CODE)}, status=400)
     # This browser no longer holds the participation: a new visit starts afresh.
     session_participant_forget(request, outcome.participant_id)
     return render(request, TEMPLATE, {"study": study, "step": "done", "code": "", "error": ""})

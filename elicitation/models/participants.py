@@ -57,6 +57,10 @@ class Participant(models.Model):
     # and only this row (with no answers) remains for the funnel.
     withdrawal_code = models.CharField(max_length=40, blank=True)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
+    # The resume code that continues this participation in another browser: only its keyed
+    # hash (services.participants.resume_code_hash); the code itself lives in the session
+    # that was shown it. A new code replaces the old.
+    resume_code_hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
         constraints = [
@@ -69,6 +73,11 @@ class Participant(models.Model):
                 fields=["study", "external_id_hash"],
                 condition=~Q(external_id_hash=""),
                 name="participant_external_id_once_per_study",
+            ),
+            models.UniqueConstraint(
+                fields=["study", "resume_code_hash"],
+                condition=~Q(resume_code_hash=""),
+                name="participant_resume_code_once",
             ),
             models.UniqueConstraint(
                 fields=["study", "source_id"],

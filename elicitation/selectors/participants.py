@@ -93,3 +93,17 @@ def invite_code_rows(*, study: Study) -> list[InviteRow]:
         )
         for code in codes
     ]
+
+
+def participant_for_resume_code(*, study: Study, code_hash: str) -> Participant | None:
+    """The study's participation whose resume code has this hash (`services.resume_code_hash`),
+    unless it was withdrawn or is a staff preview."""
+    if not code_hash:
+        return None
+    return (
+        Participant.objects.select_related("study")
+        .filter(
+            study=study, resume_code_hash=code_hash, withdrawn_at__isnull=True, is_preview=False
+        )
+        .first()
+    )

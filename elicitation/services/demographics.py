@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from elicitation import selectors
 from elicitation.errors import ApplicationError
@@ -45,18 +46,23 @@ def _as_list(raw: object) -> list[str]:
 
 def _number(question: DemographicQuestion, answer: str) -> int | float:
     if not _NUMBER.match(answer):
-        raise ApplicationError("bad_number", f"Please give a number for “{question.label}”.")
+        raise ApplicationError(
+            "bad_number",
+            _("Please give a number for “%(question)s”.") % {"question": question.label},
+        )
     number = float(answer.replace(",", "."))
     value: int | float = int(number) if number.is_integer() else number
     low, high = question.minimum, question.maximum
     if (low is not None and value < low) or (high is not None and value > high):
+        names = {"question": question.label, "low": f"{low:g}" if low is not None else ""}
+        names["high"] = f"{high:g}" if high is not None else ""
         if low is not None and high is not None:
-            where = f"between {low:g} and {high:g}"
+            message = _("Please give a number between %(low)s and %(high)s for “%(question)s”.")
+        elif low is not None:
+            message = _("Please give a number of at least %(low)s for “%(question)s”.")
         else:
-            where = f"at least {low:g}" if low is not None else f"at most {high:g}"
-        raise ApplicationError(
-            "number_out_of_range", f"Please give a number {where} for “{question.label}”."
-        )
+            message = _("Please give a number of at most %(high)s for “%(question)s”.")
+        raise ApplicationError("number_out_of_range", message % names)
     return value
 
 
@@ -69,7 +75,9 @@ def demographic_answer_clean(
         chosen = set(_as_list(raw))
         if chosen - set(question.choices):
             raise ApplicationError(
-                "bad_choice", f"Please choose among the answers to “{question.label}”."
+                "bad_choice",
+                _("Please choose among the answers to “%(question)s”.")
+                % {"question": question.label},
             )
         return [c for c in question.choices if c in chosen] or None
     answer = _clean(raw[0] if isinstance(raw, list | tuple) and raw else raw or "")
@@ -78,11 +86,13 @@ def demographic_answer_clean(
     if len(answer) > MAX_DEMOGRAPHIC_ANSWER_CHARS:
         raise ApplicationError(
             "answer_too_long",
-            f"Please keep “{question.label}” under {MAX_DEMOGRAPHIC_ANSWER_CHARS} characters.",
+            _("Please keep “%(question)s” under %(count)d characters.")
+            % {"question": question.label, "count": MAX_DEMOGRAPHIC_ANSWER_CHARS},
         )
     if question.kind == "single_choice" and answer not in question.choices:
         raise ApplicationError(
-            "bad_choice", f"Please choose one of the answers to “{question.label}”."
+            "bad_choice",
+            _("Please choose one of the answers to “%(question)s”.") % {"question": question.label},
         )
     if question.kind == "number":
         return _number(question, answer)
@@ -104,7 +114,10 @@ def participant_demographics_save(
         try:
             answer = demographic_answer_clean(question, answers.get(question.key))
             if answer is None and question.is_required:
-                raise ApplicationError("answer_required", f"Please answer “{question.label}”.")
+                raise ApplicationError(
+                    "answer_required",
+                    _("Please answer “%(question)s”.") % {"question": question.label},
+                )
         except ApplicationError as exc:
             raise DemographicAnswerError(exc.code, exc.message, key=question.key) from exc
         if answer is not None:

@@ -7,6 +7,8 @@ import secrets
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from elicitation import selectors
 from elicitation.errors import ApplicationError
@@ -68,17 +70,21 @@ def wise_values_pick(*, participant: Participant, picked_value_ids: list[int]) -
     )
     participant_stage_require(participant, Participant.Stage.PICKS)
     if participant.wise_value_ids is None:
-        raise ApplicationError("not_drawn", "Please look at the values first.")
+        raise ApplicationError("not_drawn", _("Please look at the values first."))
     shown = list(participant.wise_value_ids)
     picked = list(dict.fromkeys(picked_value_ids))
     if not set(picked) <= set(shown):
-        raise ApplicationError("not_shown", "You can only pick values that were shown to you.")
+        raise ApplicationError("not_shown", _("You can only pick values that were shown to you."))
     required = wise_values_required(study=participant.study, shown=len(shown))
     if len(picked) < required:
         raise ApplicationError(
             "too_few_picks",
-            f"Please pick at least {required} value{'s' if required != 1 else ''} "
-            "that you find wise.",
+            ngettext(
+                "Please pick at least %(count)d value that you find wise.",
+                "Please pick at least %(count)d values that you find wise.",
+                required,
+            )
+            % {"count": required},
         )
     if shown:
         card = selectors.participant_card(participant=participant)
@@ -130,12 +136,12 @@ def upgrade_vote_submit(
     participant_stage_require(participant, Participant.Stage.VOTES)
     drawn = list(participant.upgrade_hypothesis_ids or [])
     if hypothesis_id not in drawn:
-        raise ApplicationError("not_drawn", "That story was not shown to you.")
+        raise ApplicationError("not_drawn", _("That story was not shown to you."))
     if choice not in graph_selectors.VOTE_CHOICES:
-        raise ApplicationError("bad_choice", "Please choose Yes, No or Not sure.")
+        raise ApplicationError("bad_choice", _("Please choose Yes, No or Not sure."))
     story = graph_selectors.story_screen(study_id=participant.study_id, hypothesis_id=hypothesis_id)
     if story is None:
-        raise ApplicationError("not_drawn", "That story was not shown to you.")
+        raise ApplicationError("not_drawn", _("That story was not shown to you."))
     try:
         vote_id = graph_services.upgrade_vote_cast(
             participant_id=participant.pk,
@@ -161,9 +167,9 @@ def upgrade_votes_continue(*, participant: Participant) -> Participant:
     participant = Participant.objects.select_for_update().get(pk=participant.pk)
     participant_stage_require(participant, Participant.Stage.VOTES)
     if participant.upgrade_hypothesis_ids is None:
-        raise ApplicationError("not_drawn", "Please look at the stories first.")
+        raise ApplicationError("not_drawn", _("Please look at the stories first."))
     if selectors.upgrade_screen_next(participant=participant) is not None:
-        raise ApplicationError("votes_pending", "Please judge the remaining stories first.")
+        raise ApplicationError("votes_pending", _("Please judge the remaining stories first."))
     participant.stage = Participant.Stage.SURVEY
     participant.save(update_fields=["stage"])
     dashboard_notify(study_id=participant.study_id, is_preview=participant.is_preview)
@@ -182,7 +188,9 @@ def survey_submit(
     for item in SURVEY_ITEMS:
         answer = answers.get(item.key)
         if answer is None or not 1 <= answer <= 5:
-            raise ApplicationError("answer_required", "Please answer every statement, from 1 to 5.")
+            raise ApplicationError(
+                "answer_required", _("Please answer every statement, from 1 to 5.")
+            )
     for item in SURVEY_ITEMS:
         SurveyResponse.objects.update_or_create(
             participant=participant, item=item.key, defaults={"answer": answers[item.key]}

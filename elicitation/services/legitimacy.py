@@ -6,6 +6,7 @@ it, so a double submit stores one row."""
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from elicitation import selectors
 from elicitation.errors import ApplicationError
@@ -34,7 +35,8 @@ def position_verify(
     card = selectors.participant_card(participant=participant)
     if card is None or card.value_id is None:
         raise ApplicationError(
-            "no_value", "Your value is not in the graph yet, so there is no position to judge."
+            "no_value",
+            gettext("Your value is not in the graph yet, so there is no position to judge."),
         )
     verification, _ = PositionVerification.objects.update_or_create(
         participant=participant,
@@ -48,12 +50,15 @@ def position_verify(
 def dedup_verify(*, participant: Participant, option: str) -> DedupVerification:
     """Record whether the value the participant's card was merged into is the same value."""
     if option not in DedupVerification.Option.values:
-        raise ApplicationError("bad_option", "Please choose “the same” or “a different” value.")
+        raise ApplicationError(
+            "bad_option", gettext("Please choose “the same” or “a different” value.")
+        )
     participant = _finished_participant(participant)
     check = selectors.dedup_check(participant=participant)
     if check is None:
         raise ApplicationError(
-            "no_dedup_check", "Your card was not combined with another value: nothing to check."
+            "no_dedup_check",
+            gettext("Your card was not combined with another value: nothing to check."),
         )
     verification, _ = DedupVerification.objects.update_or_create(
         participant=participant,

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from elicitation.client_signals import keyed_hash
 from elicitation.errors import ApplicationError
 from elicitation.hygiene import text_require_clean
 from elicitation.models import InviteCode, Participant, Study
@@ -22,11 +25,11 @@ def participant_study_require_open(participant: Participant) -> None:
     member's preview excepted: it walks a study in any state), and for a participant who has
     withdrawn or been erased (their session may still be open somewhere)."""
     if Participant.objects.filter(pk=participant.pk, withdrawn_at__isnull=False).exists():
-        raise ApplicationError("withdrawn", "This participation was withdrawn.")
+        raise ApplicationError("withdrawn", _("This participation was withdrawn."))
     if participant.is_preview:
         return
     if not Study.objects.filter(pk=participant.study_id, status=Study.Status.OPEN).exists():
-        raise ApplicationError("study_closed", "This study is not open for participation.")
+        raise ApplicationError("study_closed", _("This study is not open for participation."))
 
 
 def participant_stage_require(participant: Participant, *stages: str) -> None:
@@ -36,7 +39,7 @@ def participant_stage_require(participant: Participant, *stages: str) -> None:
     participant_study_require_open(participant)
     if participant.stage not in stages:
         raise ApplicationError(
-            "wrong_step", "That step is not open to you now; continue where you left off."
+            "wrong_step", _("That step is not open to you now; continue where you left off.")
         )
 
 
@@ -50,9 +53,9 @@ def _unused_invite_code(*, study: Study, invite_code: str) -> InviteCode:
         else None
     )
     if code is None:
-        raise ApplicationError("invite_invalid", "That invite code is not valid for this study.")
+        raise ApplicationError("invite_invalid", _("That invite code is not valid for this study."))
     if code.used_at is not None:
-        raise ApplicationError("invite_used", "That invite code has already been used.")
+        raise ApplicationError("invite_used", _("That invite code has already been used."))
     return code
 
 
@@ -73,18 +76,22 @@ def participant_consent(
     text_require_clean(external_id, invite_code, panel_study_id, panel_session_id)
     study = Study.objects.select_for_update().get(pk=study.pk)  # serialises the quota
     if not study.is_open:
-        raise ApplicationError("study_closed", "This study is not open for participation.")
+        raise ApplicationError("study_closed", _("This study is not open for participation."))
     taken = study.participants.filter(is_preview=False).count()
     if study.quota is not None and taken >= study.quota:
-        raise ApplicationError("study_full", "This study has reached its number of participants.")
+        raise ApplicationError(
+            "study_full", _("This study has reached its number of participants.")
+        )
     mode = study.participation_mode
     external_id = external_id.strip()
     code: InviteCode | None = None
     if mode == Study.ParticipationMode.PANEL and not external_id:
         raise ApplicationError(
             "panel_id_missing",
-            "This study is entered from the link your panel gave you; that link carries your "
-            "participant id. Please open it again from the panel.",
+            _(
+                "This study is entered from the link your panel gave you; that link carries "
+                "your participant id. Please open it again from the panel."
+            ),
         )
     if mode == Study.ParticipationMode.INVITE_CODES:
         code = _unused_invite_code(study=study, invite_code=invite_code)
@@ -97,7 +104,7 @@ def participant_consent(
         external_hash
         and Participant.objects.filter(study=study, external_id_hash=external_hash).exists()
     ):
-        raise ApplicationError("already_entered", "This panel id has already taken part.")
+        raise ApplicationError("already_entered", _("This panel id has already taken part."))
     participant = Participant.objects.create(
         study=study,
         external_id_hash=external_hash,
@@ -115,3 +122,37 @@ def participant_consent(
         code.save(update_fields=["used_at", "participant"])
     dashboard_notify(study_id=study.pk)
     return participant
+
+
+# Resume codes: eight characters without 0/O or 1/I (read aloud or copied by hand), shown as
+# two groups of four. 32**8 codes, and guesses are rate-limited (`ratelimits`, "resumes").
+RESUME_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+RESUME_CODE_LENGTH = 8
+
+
+def resume_code_normalise(code: str) -> str:
+    """The code as stored: upper case, without spaces, dashes or anything else typed around it."""
+    return "".join(ch for ch in code.upper() if ch in RESUME_CODE_ALPHABET)[:RESUME_CODE_LENGTH]
+
+
+def resume_code_hash(*, study_id: int, code: str) -> str:
+    """The keyed hash a resume code is stored and looked up under (never the code itself)."""
+    return keyed_hash(f"resume-code:{study_id}", resume_code_normalise(code))
+
+
+def participant_resume_code_issue(*, participant: Participant) -> str:
+    """A new resume code for the participant, as shown ("ABCD-EFGH"); only its hash is kept,
+    so it replaces any code issued before. Not for a preview or a withdrawn participation."""
+    if participant.is_preview or participant.withdrawn_at is not None:
+        raise ApplicationError("no_resume_code", _("This participation has no resume code."))
+    for _attempt in range(5):
+        code = "".join(secrets.choice(RESUME_CODE_ALPHABET) for _i in range(RESUME_CODE_LENGTH))
+        try:
+            with transaction.atomic():
+                Participant.objects.filter(pk=participant.pk).update(
+                    resume_code_hash=resume_code_hash(study_id=participant.study_id, code=code)
+                )
+        except IntegrityError:  # the same code in this study: draw again
+            continue
+        return f"{code[:4]}-{code[4:]}"
+    raise RuntimeError("could not draw a unique resume code")

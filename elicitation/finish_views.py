@@ -5,17 +5,24 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
 
 from elicitation import selectors
 from elicitation.models import DedupVerification, Participant, Study
+from elicitation.ratification_views import ratification_available
 from elicitation.services.withdrawal import participant_withdrawal_code
 from elicitation.steps import journey_steps
 from elicitation.views import participant_at
 
 # What `?answered=` on the finish page thanks the participant for (after a POST, PRG).
 THANKS = {
-    "position": "Thank you: your answer about your value's position is recorded.",
-    "dedup": "Thank you: your answer about the combined value is recorded.",
+    "position": _("Thank you: your answer about your value's position is recorded."),
+    "dedup": _("Thank you: your answer about the combined value is recorded."),
+}
+# The same-value check's answers, as the page offers them.
+DEDUP_OPTION_LABELS: dict[str, object] = {
+    DedupVerification.Option.SAME: _("Yes, the same value"),
+    DedupVerification.Option.DIFFERENT: _("No, a different value"),
 }
 
 
@@ -57,10 +64,14 @@ def finish_page(
             "errors": errors,
             "page_errors": page_errors,
             "posted": request.POST if errors else {},
-            "dedup_options": DedupVerification.Option.choices,
+            "dedup_options": [
+                (option, DEDUP_OPTION_LABELS.get(str(option), label))
+                for option, label in DedupVerification.Option.choices
+            ],
             "thanks": THANKS.get(answered, ""),
             "thanks_for": answered,
             "participant_is_preview": participant.is_preview,
+            "can_ratify": ratification_available(participant=participant),
             "withdrawal_code": (
                 ""
                 if participant.is_preview

@@ -25,6 +25,7 @@ _Question: Any = Context._meta.get_field("questions").related_model
 _Participant: Any = UpgradeVote._meta.get_field("participant").related_model
 _Card: Any = Value._meta.get_field("cards").related_model
 _Membership: Any = _Study._meta.get_field("memberships").related_model
+_Interview: Any = _Card._meta.get_field("interview").related_model
 
 
 @dataclass(frozen=True)
@@ -85,11 +86,31 @@ def question_ref(*, study_id: int, question_id: int) -> QuestionRef | None:
     return QuestionRef(**row) if row else None
 
 
+def context_question_ids(*, context_ids: Iterable[int]) -> dict[int, list[int]]:
+    """The questions each context belongs to (sorted ids; a context with none is absent)."""
+    links = Context.questions.through.objects.filter(context_id__in=set(context_ids))
+    result: dict[int, list[int]] = {}
+    for context_id, question_id in links.order_by("context_id", "question_id").values_list(
+        "context_id", "question_id"
+    ):
+        result.setdefault(context_id, []).append(question_id)
+    return result
+
+
 def participant_study_id(*, participant_id: int) -> int | None:
     study_id: int | None = (
         _Participant.objects.filter(pk=participant_id).values_list("study_id", flat=True).first()
     )
     return study_id
+
+
+def participant_question_ids(*, participant_id: int) -> set[int]:
+    """The questions a participant took up: those of their interviews and of their cards."""
+    interviews = _Interview.objects.filter(participant_id=participant_id)
+    cards = _Card.objects.filter(participant_id=participant_id, question_id__isnull=False)
+    return set(interviews.values_list("question_id", flat=True)) | set(
+        cards.values_list("question_id", flat=True)
+    )
 
 
 def participant_public_ids(*, participant_ids: Iterable[int]) -> dict[int, str]:

@@ -8,6 +8,8 @@
     python -m inference evaluate SNAPSHOT.json --base-url URL --model NAME --out DIR
         [--judge-base-url URL] [--judge-model NAME] [--system-prompt FILE]
     python -m inference compare REPORT_A REPORT_B
+    python -m inference ratify-sample SNAPSHOT.json --out DIR [--per-context N]
+        [--scenarios FILE] [--model M] [--baseline-model M] [--concurrency C]
 
 The model server defaults come from ``LLM_BASE_URL``, ``LLM_MODEL`` and ``LLM_API_KEY`` (and
 ``EMBED_MODEL`` for scenario deduplication; without it a local hashed embedding is used, which

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from inference.backends import hash_embed
+from inference.ratify_sample import DEFAULT_PER_CONTEXT as RATIFY_PER_CONTEXT
 from inference.scenarios import (
     DEFAULT_MAX_ROUNDS,
     DEFAULT_PER_CONTEXT,
@@ -183,6 +184,45 @@ def _add_evaluate(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     _add_llm_options(evaluate)
 
 
+def _add_ratify_sample(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    ratify = commands.add_parser(
+        "ratify-sample",
+        help="answer pairs (alignment target vs baseline) for participants to ratify",
+    )
+    _add_snapshot_and_out(ratify)
+    ratify.add_argument(
+        "--scenarios",
+        type=Path,
+        default=None,
+        help=f"a {SCENARIOS_FILE} of user prompts (default: each context's questions, else "
+        "the context text)",
+    )
+    ratify.add_argument(
+        "--per-context",
+        type=_positive_int,
+        default=RATIFY_PER_CONTEXT,
+        help=f"prompts per context at most (default {RATIFY_PER_CONTEXT})",
+    )
+    ratify.add_argument(
+        "--baseline-model",
+        default=None,
+        help="the baseline's model (default: --model, answering with no system prompt)",
+    )
+    ratify.add_argument(
+        "--baseline-base-url", default=None, help="the baseline's server (default: --base-url)"
+    )
+    ratify.add_argument(
+        "--no-target-prompt",
+        action="store_true",
+        help="--model is fine-tuned on the graph's data: its answers get no system prompt",
+    )
+    ratify.add_argument("--max-tokens", type=_positive_int, default=DEFAULT_MAX_TOKENS)
+    ratify.add_argument(
+        "--temperature", type=float, default=DEFAULT_TEMPERATURE, help="default 0.7"
+    )
+    _add_llm_options(ratify)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m inference",
@@ -201,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_dataset(commands)
     _add_evaluate(commands)
+    _add_ratify_sample(commands)
 
     compare = commands.add_parser("compare", help="two evaluation reports side by side")
     compare.add_argument("report_a", type=Path, metavar="REPORT_A")

@@ -13,6 +13,7 @@ from inference.engine import BUDGET_EXHAUSTED, COMPLETE, SHORT, JobResult, build
 from inference.evaluation import ModelSpec, evaluate_model
 from inference.evaluation_report import compare_reports, load_report, report_table
 from inference.gateway import Gateway
+from inference.ratify_sample import RatifySettings, generate_pairs
 from inference.scenarios import SCENARIOS_FILE, Scenario, generate_scenarios, load_scenarios
 from inference.targets import Snapshot, load_snapshot, write_targets
 from inference.training_data import (
@@ -211,6 +212,46 @@ async def _cmd_evaluate(args: argparse.Namespace) -> int:
     return _report(result)
 
 
+async def _cmd_ratify_sample(args: argparse.Namespace) -> int:
+    snapshot = load_snapshot(args.snapshot)
+    if not snapshot.winners:
+        raise UsageError("the snapshot has no context with a winning value: nothing to ratify")
+    scenarios = None
+    source: dict[str, Any] | None = None
+    if args.scenarios is not None:
+        scenarios = load_scenarios(args.scenarios, snapshot)
+        source = scenarios_fingerprint(args.scenarios, args.out)
+    target, base_url = _gateway(args)
+    baseline, baseline_url = _gateway(
+        args,
+        base_url=args.baseline_base_url or base_url,
+        model=args.baseline_model or args.model,
+    )
+    try:
+        result = await generate_pairs(
+            snapshot,
+            target,
+            baseline,
+            out_dir=args.out,
+            scenarios=scenarios,
+            scenarios_source=source,
+            per_context=args.per_context,
+            settings=RatifySettings(
+                max_tokens=args.max_tokens,
+                temperature=args.temperature,
+                use_target_prompt=not args.no_target_prompt,
+            ),
+            concurrency=args.concurrency,
+            max_tokens_total=args.max_tokens_total,
+            progress=not args.no_progress,
+            base_urls={"target": base_url, "baseline": baseline_url},
+        )
+    finally:
+        await target.aclose()
+        await baseline.aclose()
+    return _report(result)
+
+
 def _cmd_targets(args: argparse.Namespace) -> int:
     snapshot = load_snapshot(args.snapshot)
     paths = write_targets(snapshot, args.out)
@@ -232,6 +273,7 @@ ASYNC_COMMANDS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, int
     "scenarios": _cmd_scenarios,
     "dataset": _cmd_dataset,
     "evaluate": _cmd_evaluate,
+    "ratify-sample": _cmd_ratify_sample,
 }
 SYNC_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "targets": _cmd_targets,

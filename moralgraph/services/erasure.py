@@ -21,6 +21,7 @@ from moralgraph.models import (
     CanonicalisationDecision,
     GraphSnapshot,
     ParticipantExclusion,
+    RatificationJudgement,
     Selection,
     SnapshotSupersession,
     UpgradeVote,
@@ -72,6 +73,8 @@ def participant_graph_erase(
             superseded = _supersede(study_id, min(starts), counted, doomed_values)
     votes_deleted, _ = votes.delete()
     selections_deleted, _ = Selection.objects.filter(participant_id=participant_id).delete()
+    # Their say on the result in a ratification round goes too (it is reported, not scored).
+    RatificationJudgement.objects.filter(participant_id=participant_id).delete()
     if card_ids:
         CanonicalisationDecision.objects.filter(study_id=study_id, card_id__in=card_ids).delete()
     if doomed_values:

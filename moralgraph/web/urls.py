@@ -1,6 +1,14 @@
 from django.urls import path
 
-from moralgraph.web import explorer_views, job_views, live_views, pipeline_views, snapshot_views
+from moralgraph.web import (
+    api_token_views,
+    explorer_views,
+    job_views,
+    live_views,
+    pipeline_views,
+    ratification_views,
+    snapshot_views,
+)
 
 app_name = "research"
 
@@ -9,6 +17,24 @@ urlpatterns = [
     path("<slug:slug>/", snapshot_views.study_detail, name="study"),
     path("<slug:slug>/live.json", live_views.live_winners_json, name="live_winners"),
     path("<slug:slug>/build/", snapshot_views.snapshot_build_request, name="snapshot_build"),
+    path("<slug:slug>/api-tokens/", api_token_views.api_tokens, name="api_tokens"),
+    path("<slug:slug>/api-tokens/issue/", api_token_views.api_token_issue, name="api_token_issue"),
+    path(
+        "<slug:slug>/api-tokens/revoke/",
+        api_token_views.api_token_revoke,
+        name="api_token_revoke",
+    ),
+    path("<slug:slug>/ratification/", ratification_views.ratification, name="ratification"),
+    path(
+        "<slug:slug>/ratification/open/",
+        ratification_views.ratification_open,
+        name="ratification_open",
+    ),
+    path(
+        "<slug:slug>/ratification/close/",
+        ratification_views.ratification_close,
+        name="ratification_close",
+    ),
     path(
         "<slug:slug>/pipeline/cards/", pipeline_views.pipeline_cards_request, name="pipeline_cards"
     ),

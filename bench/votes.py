@@ -6,18 +6,22 @@
 Each simulated participant has entered a study and been drawn `--stories` upgrade stories
 (seeded through the ORM before the servers start: a browser session naming the participant,
 as `/s/<slug>/` leaves behind). The load client does what a browser does on
-`/s/<slug>/stories/`: GET the page, read the CSRF token and the story's id from the form, POST
-the judgement with the session and CSRF cookies, and take the 302 back to the page (the next
-GET). `--concurrency` participants vote at once over keep-alive HTTP/1.1 connections (a
-minimal client on asyncio streams, so the client's own CPU cost stays small); after their last
-story each one is replaced by a fresh participant. The run lasts `--duration` seconds.
+`/s/<slug>/stories/` with the page's script (stories.js): GET the page once (every story still
+to judge is on it), read the CSRF token and the stories' ids, then POST each judgement as JSON
+to `/s/<slug>/stories/vote` with the session and CSRF cookies and the token header, showing
+the next story in place. `--path form` instead does what a browser without script does: per
+story a GET of the page and a form POST answered by a 302 back to the page. `--concurrency`
+participants vote at once over keep-alive HTTP/1.1 connections (a minimal client on asyncio
+streams, so the client's own CPU cost stays small); after their last story each one is
+replaced by a fresh participant. The run lasts `--duration` seconds.
 
-A vote counts as acknowledged when its POST answered 302. Afterwards the script checks that
+A vote counts as acknowledged when its POST answered 200 (script) or 302 (form). Afterwards the script checks that
 every acknowledged vote is stored exactly once (one row per participant and story, no row
 more) and, polling with a deadline, that the live snapshot built by the Celery worker counts
 them all. Printed: votes/s, POST latency p50/p99, errors, the ratio to Polis' published peak of
 65 votes/s, and the ratio to a bare ASGI app (no Django, no database) answering the same
-requests (a page of the same size with a token, a 302 to a POST) in the same run.
+requests (a page of the same size with a token and the stories' ids, a small JSON answer or a 302
+to a POST) in the same run.
 
 The worker runs with beat (`-B`), so the periodic sweep re-sends stale rebuilds as in
 production; `--no-worker` (a diagnostic) leaves both out, to show what the rebuilds cost the
@@ -31,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import platform
 import random
@@ -60,12 +65,15 @@ RATE_SETTINGS = (
     "MGE_RATE_SIGNUPS_PER_IP",
     "MGE_RATE_SIGNUPS_PER_SESSION",
     "MGE_RATE_VOTES_PER_PARTICIPANT",
+    "MGE_RATE_VOTES_PER_SESSION",
     "MGE_RATE_VOTES_PER_IP",
     "MGE_RATE_MESSAGES_PER_PARTICIPANT",
+    "MGE_RATE_MESSAGES_PER_SESSION",
     "MGE_RATE_MESSAGES_PER_IP",
 )
 TOKEN = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
 HYPOTHESIS = re.compile(rb'name="hypothesis" value="(\d+)"')
+VOTE_PATH = f"/s/{SLUG}/stories/vote"
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -96,6 +104,22 @@ def bare_app(stories: int) -> Any:
                 break
         cookie = dict(scope["headers"]).get(b"cookie", b"").decode()
         session = cookie.split("sessionid=")[-1].split(";")[0]
+        if scope["method"] == "POST" and scope["path"] == VOTE_PATH:
+            counters[session] = counters.get(session, 0) + 1
+            finished = counters[session] >= stories
+            answer = json.dumps(
+                {
+                    "saved": True,
+                    "vote": 1,
+                    "judged": counters[session],
+                    "total": stories,
+                    "next": f"/s/{SLUG}/survey/" if finished else None,
+                }
+            ).encode()
+            headers = [(b"content-type", b"application/json")]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": answer})
+            return
         if scope["method"] == "POST":
             form = parse_qs(body.decode())
             if form.get("hypothesis"):
@@ -113,9 +137,11 @@ def bare_app(stories: int) -> Any:
         page = (
             b'<form method="post"><input type="hidden" name="csrfmiddlewaretoken" value="'
             + os.urandom(24).hex().encode()
-            + b'"><input type="hidden" name="hypothesis" value="'
-            + str(done + 1).encode()
             + b'">'
+            + b"".join(
+                b'<input type="hidden" name="hypothesis" value="' + str(i).encode() + b'">'
+                for i in range(done + 1, stories + 1)
+            )
             + filler
             + b"</form>"
         )
@@ -247,7 +273,13 @@ class Connection:
         self.writer: asyncio.StreamWriter | None = None
 
     async def request(
-        self, method: str, path: str, cookies: str, body: bytes = b""
+        self,
+        method: str,
+        path: str,
+        cookies: str,
+        body: bytes = b"",
+        content_type: str = "application/x-www-form-urlencoded",
+        extra: str = "",
     ) -> tuple[int, dict[bytes, list[bytes]], bytes]:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
@@ -257,10 +289,7 @@ class Connection:
             f"Origin: http://127.0.0.1:{self.port}\r\nCookie: {cookies}\r\n"
         )
         if method == "POST":
-            head += (
-                "Content-Type: application/x-www-form-urlencoded\r\n"
-                f"Content-Length: {len(body)}\r\n"
-            )
+            head += f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n{extra}"
         self.writer.write(head.encode() + b"\r\n" + body)
         status_line = await self.reader.readuntil(b"\r\n")
         headers: dict[bytes, list[bytes]] = {}
@@ -282,42 +311,89 @@ class Connection:
         self.writer = None
 
 
+async def judge_by_script(
+    result: Result, conn: Connection, participant_id: int, session: str, stop: float
+) -> None:
+    """A browser with script: the page once, then a JSON vote per story."""
+    path = f"/s/{SLUG}/stories/"
+    cookies = f"sessionid={session}"
+    status, headers, page = await conn.request("GET", path, cookies)
+    result.requests += 1
+    token, stories = TOKEN.search(page), HYPOTHESIS.findall(page)
+    csrf = [c for c in headers.get(b"set-cookie", []) if c.startswith(b"csrftoken=")]
+    if status != 200 or not token or not stories:
+        result.fail(f"GET {status}: {page[:200]!r}")
+        return
+    if csrf:
+        cookies = f"sessionid={session}; {csrf[0].split(b';')[0].decode()}"
+    header = f"X-CSRFToken: {token.group(1).decode()}\r\n"
+    for story in dict.fromkeys(stories):
+        if time.monotonic() >= stop:
+            return
+        vote = {
+            "hypothesis": int(story),
+            "choice": random.choice(["upgrade", "no_upgrade", "not_sure"]),
+            "reason": "",
+        }
+        sent = time.perf_counter()
+        status, _, answer = await conn.request(
+            "POST", VOTE_PATH, cookies, json.dumps(vote).encode(), "application/json", header
+        )
+        result.requests += 1
+        if status != 200:
+            result.fail(f"POST {status}: {answer[:200]!r}")
+            return
+        result.post_ms.append((time.perf_counter() - sent) * 1000)
+        result.acknowledged.append((participant_id, int(story)))
+        if json.loads(answer).get("next"):
+            return
+
+
+async def judge_by_form(
+    result: Result, conn: Connection, participant_id: int, session: str, stop: float
+) -> None:
+    """A browser without script: a GET of the page and a form POST per story."""
+    path = f"/s/{SLUG}/stories/"
+    cookies = f"sessionid={session}"
+    while time.monotonic() < stop:
+        status, headers, page = await conn.request("GET", path, cookies)
+        result.requests += 1
+        if status == 302:  # every story judged: on to the survey
+            return
+        token, story = TOKEN.search(page), HYPOTHESIS.search(page)
+        csrf = [c for c in headers.get(b"set-cookie", []) if c.startswith(b"csrftoken=")]
+        if status != 200 or not token or not story:
+            result.fail(f"GET {status}: {page[:200]!r}")
+            return
+        if csrf:
+            cookies = f"sessionid={session}; {csrf[0].split(b';')[0].decode()}"
+        form = {
+            "csrfmiddlewaretoken": token.group(1).decode(),
+            "hypothesis": story.group(1).decode(),
+            "choice": random.choice(["upgrade", "no_upgrade", "not_sure"]),
+            "reason": "",
+        }
+        sent = time.perf_counter()
+        status, _, page = await conn.request("POST", path, cookies, urlencode(form).encode())
+        result.requests += 1
+        if status != 302:
+            result.fail(f"POST {status}: {page[:200]!r}")
+            return
+        result.post_ms.append((time.perf_counter() - sent) * 1000)
+        result.acknowledged.append((participant_id, int(story.group(1))))
+
+
 async def drive(
-    name: str, port: int, people: list[tuple[int, str]], concurrency: int, duration: float
+    name: str,
+    port: int,
+    people: list[tuple[int, str]],
+    concurrency: int,
+    duration: float,
+    script: bool = True,
 ) -> Result:
     result = Result(name)
     queue = list(reversed(people))
-    path = f"/s/{SLUG}/stories/"
     stop = time.monotonic() + duration
-
-    async def one(participant_id: int, session: str, conn: Connection) -> None:
-        cookies = f"sessionid={session}"
-        while time.monotonic() < stop:
-            status, headers, page = await conn.request("GET", path, cookies)
-            result.requests += 1
-            if status == 302:  # every story judged: on to the survey
-                return
-            token, story = TOKEN.search(page), HYPOTHESIS.search(page)
-            csrf = [c for c in headers.get(b"set-cookie", []) if c.startswith(b"csrftoken=")]
-            if status != 200 or not token or not story:
-                result.fail(f"GET {status}: {page[:200]!r}")
-                return
-            if csrf:
-                cookies = f"sessionid={session}; {csrf[0].split(b';')[0].decode()}"
-            form = {
-                "csrfmiddlewaretoken": token.group(1).decode(),
-                "hypothesis": story.group(1).decode(),
-                "choice": random.choice(["upgrade", "no_upgrade", "not_sure"]),
-                "reason": "",
-            }
-            sent = time.perf_counter()
-            status, _, page = await conn.request("POST", path, cookies, urlencode(form).encode())
-            result.requests += 1
-            if status != 302:
-                result.fail(f"POST {status}: {page[:200]!r}")
-                return
-            result.post_ms.append((time.perf_counter() - sent) * 1000)
-            result.acknowledged.append((participant_id, int(story.group(1))))
 
     async def lane() -> None:
         conn = Connection(port)
@@ -325,7 +401,8 @@ async def drive(
             while queue and time.monotonic() < stop:
                 participant_id, session = queue.pop()
                 try:
-                    await one(participant_id, session, conn)
+                    judge = judge_by_script if script else judge_by_form
+                    await judge(result, conn, participant_id, session, stop)
                 except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
                     result.fail(repr(exc))
                     conn.close()
@@ -394,6 +471,13 @@ def main() -> None:
     parser.add_argument("--participants", type=int, default=20000)
     parser.add_argument("--servers", nargs="+", default=["service", "bare"])
     parser.add_argument(
+        "--path",
+        choices=["script", "form"],
+        default="script",
+        help="script: the page once, then a JSON vote per story (stories.js); form: a GET "
+        "and a form POST per story (a browser without script)",
+    )
+    parser.add_argument(
         "--no-worker",
         dest="worker",
         action="store_false",
@@ -445,9 +529,11 @@ def main() -> None:
     print(
         f"load: {args.concurrency} participants at once, {args.stories} stories each, "
         f"{args.duration:g} s per server; {args.workers} process(es) per server; "
+        f"the {args.path} path; "
         f"a Celery worker rebuilding the live graph (and beat: the sweep every {env['MGE_SWEEP_SECONDS']} s); rate limits off ({', '.join(RATE_SETTINGS)} "
         f"= 0/60); load client on the same machine"
     )
+    script = args.path == "script"
     prepare_database(args.database_url, env)
     study_id, people = seed(args.participants, args.stories)
     django_port, bare_port = free_port(), free_port()
@@ -485,7 +571,7 @@ def main() -> None:
         bare.wait_http(f"http://127.0.0.1:{bare_port}/")
         if "service" in args.servers:
             results["service"] = asyncio.run(
-                drive("service", django_port, people, args.concurrency, args.duration)
+                drive("service", django_port, people, args.concurrency, args.duration, script)
             )
             print(report(results["service"]), flush=True)
             if results["service"].errors:
@@ -494,7 +580,7 @@ def main() -> None:
         if "bare" in args.servers:
             fake_people = [(i, f"bare{i}") for i in range(10 * len(people))]  # no rows: cheap
             results["bare"] = asyncio.run(
-                drive("bare", bare_port, fake_people, args.concurrency, args.duration)
+                drive("bare", bare_port, fake_people, args.concurrency, args.duration, script)
             )
             print(report(results["bare"]), flush=True)
         if "service" in results:

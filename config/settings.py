@@ -48,6 +48,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # i18n: the participant pages' language from the switcher's cookie or Accept-Language
+    # (staff and research pages stay English); after sessions, before CommonMiddleware.
+    "elicitation.locale_middleware.ParticipantLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -127,6 +130,9 @@ else:
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # The pipeline's periodic sweep (Celery beat): missed canonicalisations, stories, rebuilds.
 MGE_SWEEP_SECONDS = env.int("MGE_SWEEP_SECONDS", default=60)
+# The least time between the starts of two rounds of a study's live rebuild while votes keep
+# coming (moralgraph/services/snapshots.py: `_pace`); 0 rebuilds back to back.
+MGE_LIVE_REBUILD_SECONDS = env.float("MGE_LIVE_REBUILD_SECONDS", default=2.0)
 
 # --- LLM backend -------------------------------------------------------------------------
 LLM_BASE_URL = env.str("LLM_BASE_URL", default="")
@@ -160,6 +166,10 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
+# i18n: the participant interface's languages (Arabic is laid out right to left) and the
+# catalogues in locale/ (.po and their compiled .mo, both committed; see the README).
+LANGUAGES = [("en", "English"), ("es", "Español"), ("ar", "العربية")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 
 STATIC_URL = "static/"
@@ -287,9 +297,12 @@ TEMPLATES[0]["OPTIONS"]["context_processors"].append(  # type: ignore[index]
 # Rate limits (elicitation/ratelimits.py) count in the cache: Redis when REDIS_URL is set (shared
 # by every server process), else this process's memory (`make run`'s single process).
 if REDIS_URL:
+    # Sessions read from Redis, written through to the database: a page's session costs no
+    # query (when Redis is down, Django falls back to the database and logs it).
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.cache.SharedClientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "mge",
             "TIMEOUT": 300,
@@ -314,6 +327,9 @@ MGE_RATE_VOTES_PER_IP = env.str("MGE_RATE_VOTES_PER_IP", default="600/60")
 MGE_RATE_MESSAGES_PER_PARTICIPANT = env.str("MGE_RATE_MESSAGES_PER_PARTICIPANT", default="30/60")
 MGE_RATE_MESSAGES_PER_SESSION = env.str("MGE_RATE_MESSAGES_PER_SESSION", default="60/60")
 MGE_RATE_MESSAGES_PER_IP = env.str("MGE_RATE_MESSAGES_PER_IP", default="300/60")
+# Resume codes tried on /s/<slug>/resume/ (each try counts): few, so codes cannot be guessed.
+MGE_RATE_RESUMES_PER_IP = env.str("MGE_RATE_RESUMES_PER_IP", default="20/600")
+MGE_RATE_RESUMES_PER_SESSION = env.str("MGE_RATE_RESUMES_PER_SESSION", default="10/600")
 
 # Staff login throttling (django-axes): 5 failed logins for one username from one address lock
 # that pair out for 15 minutes, the right password included; counted in the cache above, so

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from elicitation import client_signals, ratelimits, selectors, services
@@ -16,7 +18,9 @@ from elicitation.errors import ApplicationError
 from elicitation.hygiene import parse_id, parse_ids
 from elicitation.models import Interview, Participant, Study
 from elicitation.participant_session import session_participant_add, session_participant_ids
+from elicitation.resume_views import resume_code_for
 from elicitation.schemas import SURVEY_ITEMS, SURVEY_SCALE
+from elicitation.steps import journey_minutes
 from elicitation.steps import journey_steps as _steps
 
 Stage = Participant.Stage
@@ -74,13 +78,13 @@ def study_start(request: HttpRequest, slug: str) -> HttpResponse:
     panel_id = request.GET.get(study.panel_param, "").strip() if is_panel else ""
     error = ""
     if is_panel and not panel_id:
-        error = (
-            "This study is entered from the link your panel gave you; that link carries your "
-            "participant id. Please open it again from the panel."
+        error = _(
+            "This study is entered from the link your panel gave you; that link carries "
+            "your participant id. Please open it again from the panel."
         )
     if request.method == "POST" and not error:
         if request.POST.get("consent") != "yes":
-            error = "Please tick the box to say you agree before you start."
+            error = _("Please tick the box to say you agree before you start.")
         else:
             try:
                 participant = services.participant_consent(
@@ -96,6 +100,10 @@ def study_start(request: HttpRequest, slug: str) -> HttpResponse:
             else:
                 session_participant_add(request, participant.pk)
                 return redirect(selectors.journey_url(participant=participant))
+    steps = _steps(study, "consent")
+    # The plan's minutes: choosing the question is part of the interview's step.
+    minutes = {step.key: step.minutes for step in steps}
+    minutes["interview"] += minutes["question"]
     return render(
         request,
         "elicitation/study_start.html",
@@ -105,7 +113,9 @@ def study_start(request: HttpRequest, slug: str) -> HttpResponse:
             "error": error,
             "needs_invite_code": study.participation_mode == Study.ParticipationMode.INVITE_CODES,
             "invite_code": request.POST.get("invite_code", ""),
-            "steps": _steps(study, "consent"),
+            "steps": steps,
+            "minutes": minutes,
+            "minutes_total": journey_minutes(study),
         },
         status=400 if error else 200,
     )
@@ -144,7 +154,13 @@ def demographics(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "elicitation/demographics.html",
-        {"study": study, "fields": fields, "error": error, "steps": _steps(study, "demographics")},
+        {
+            "study": study,
+            "fields": fields,
+            "error": error,
+            "steps": _steps(study, "demographics"),
+            "resume_code": resume_code_for(request, participant),
+        },
         status=400 if error else 200,
     )
 
@@ -162,7 +178,7 @@ def question_choose(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST":
         question = next((q for q in questions if str(q.pk) == request.POST.get("question")), None)
         if question is None:
-            error = "Please choose one of the questions."
+            error = _("Please choose one of the questions.")
         else:
             interview = services.interview_start(participant=participant, question=question)
             return redirect("elicitation:interview", interview_id=interview.pk)
@@ -174,6 +190,7 @@ def question_choose(request: HttpRequest, slug: str) -> HttpResponse:
             "questions": questions,
             "error": error,
             "steps": _steps(study, "question"),
+            "resume_code": resume_code_for(request, participant),
         },
         status=400 if error else 200,
     )
@@ -204,7 +221,9 @@ def interview_page(request: HttpRequest, interview_id: int) -> HttpResponse:
             "interview": interview,
             "study": study,
             "is_offline": interview.backend == Study.InterviewerBackend.OFFLINE,
+            "card_rules": services.card_rules_for_page(),
             "steps": _steps(study, "interview"),
+            "resume_code": resume_code_for(request, participant),
         },
     )
 
@@ -226,9 +245,12 @@ def interview_leave(request: HttpRequest, interview_id: int) -> HttpResponse:
 
 # How the wise-values page writes the number of values a study shows (1 to 20).
 _NUMBER_WORDS = (
-    *("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"),
-    *("eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen"),
-    *("eighteen", "nineteen", "twenty"),
+    *(gettext_lazy("zero"), gettext_lazy("one"), gettext_lazy("two"), gettext_lazy("three")),
+    *(gettext_lazy("four"), gettext_lazy("five"), gettext_lazy("six"), gettext_lazy("seven")),
+    *(gettext_lazy("eight"), gettext_lazy("nine"), gettext_lazy("ten"), gettext_lazy("eleven")),
+    *(gettext_lazy("twelve"), gettext_lazy("thirteen"), gettext_lazy("fourteen")),
+    *(gettext_lazy("fifteen"), gettext_lazy("sixteen"), gettext_lazy("seventeen")),
+    *(gettext_lazy("eighteen"), gettext_lazy("nineteen"), gettext_lazy("twenty")),
 )
 
 
@@ -266,6 +288,7 @@ def wise_values(request: HttpRequest, slug: str) -> HttpResponse:
             "error": error,
             "steps": _steps(study, "picks"),
             "card": selectors.participant_card(participant=participant),
+            "resume_code": resume_code_for(request, participant),
         },
         status=400 if error else 200,
     )
@@ -278,7 +301,8 @@ def upgrade_votes(request: HttpRequest, slug: str) -> HttpResponse:
     if isinstance(found, HttpResponseRedirect):
         return found
     study, participant = found
-    participant = services.upgrade_hypotheses_assign(participant=participant)
+    if participant.upgrade_hypothesis_ids is None:  # drawn once, on the first visit
+        participant = services.upgrade_hypotheses_assign(participant=participant)
     drawn = participant.upgrade_hypothesis_ids or []
     error = ""
     if request.method == "POST":
@@ -299,18 +323,21 @@ def upgrade_votes(request: HttpRequest, slug: str) -> HttpResponse:
             # Back to this page: it shows the next story, or after the last one sends the
             # participant on to the survey.
             return redirect("elicitation:upgrade_votes", slug=study.slug)
-    screen = selectors.upgrade_screen_next(participant=participant)
+    # Every story still to judge: the page's script shows them one after another.
+    screens = selectors.upgrade_screens_remaining(participant=participant)
     return render(
         request,
         "elicitation/upgrade_vote.html",
         {
             "study": study,
-            "screen": screen,
+            "screens": screens,
+            "participant": participant,
             "drawn": len(drawn),
             "choice": request.POST.get("choice", ""),
             "reason": request.POST.get("reason", ""),
             "error": error,
             "steps": _steps(study, "votes"),
+            "resume_code": resume_code_for(request, participant),
         },
         status=400 if error else 200,
     )
@@ -340,7 +367,7 @@ def survey(request: HttpRequest, slug: str) -> HttpResponse:
     items = [
         {
             "key": item.key,
-            "statement": item.statement,
+            "statement": _(item.statement),
             "answer": answers.get(item.key),
             "is_missing": bool(error) and item.key not in answers,
         }
@@ -352,10 +379,11 @@ def survey(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "study": study,
             "items": items,
-            "scale": SURVEY_SCALE,
+            "scale": [(value, _(label)) for value, label in SURVEY_SCALE],
             "comment": request.POST.get("comment", ""),
             "error": error,
             "steps": _steps(study, "survey"),
+            "resume_code": resume_code_for(request, participant),
         },
         status=400 if error else 200,
     )

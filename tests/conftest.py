@@ -105,3 +105,21 @@ def _no_stray_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("LLM_BASE_URL", "LLM_API_KEY"):
         if name in os.environ:
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def _no_stale_rebuild_marks() -> None:
+    """Study ids repeat from one test to the next (each starts from an empty database), so a
+    rebuild mark a test left in Redis would coalesce the next test's first vote away."""
+    url = getattr(settings, "REDIS_URL", "")
+    if not url:
+        return
+    client = redis.Redis.from_url(url)
+    try:
+        stale = list(client.scan_iter(match="mge:graph:*", count=1000))
+        if stale:
+            client.delete(*stale)
+    except redis.RedisError:
+        pass  # a test that stopped Redis; the marks' own expiry covers it
+    finally:
+        client.close()

@@ -53,6 +53,7 @@ from elicitation.selectors.journey import (
     UpgradeScreen,
     participant_graph_position,
     upgrade_screen_next,
+    upgrade_screens_remaining,
     values_in_order,
     wise_value_candidates,
 )
@@ -84,6 +85,7 @@ from elicitation.selectors.participants import (
     journey_url,
     participant_active_interview,
     participant_card,
+    participant_for_resume_code,
     participant_for_session,
 )
 from elicitation.selectors.quarantine import (
@@ -201,6 +203,7 @@ __all__ = [
     "panel_return",
     "participant_active_interview",
     "participant_card",
+    "participant_for_resume_code",
     "participant_for_session",
     "participant_graph_position",
     "position_answer",
@@ -222,6 +225,7 @@ __all__ = [
     "study_report",
     "survey_summary",
     "upgrade_screen_next",
+    "upgrade_screens_remaining",
     "values_in_order",
     "wise_value_candidates",
     "withdrawal_code_known",

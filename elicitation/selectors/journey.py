@@ -59,27 +59,48 @@ class UpgradeScreen:
     from_value: ValueCard
     to_value: ValueCard
 
+    @property
+    def from_card_id(self) -> str:  # ids unique on a page that shows several stories
+        return f"from-{self.hypothesis_id}"
+
+    @property
+    def to_card_id(self) -> str:
+        return f"to-{self.hypothesis_id}"
+
 
 def upgrade_screen_next(*, participant: Participant) -> UpgradeScreen | None:
     """The first story drawn for the participant that they have not judged yet."""
+    return next(iter(upgrade_screens_remaining(participant=participant, limit=1)), None)
+
+
+def upgrade_screens_remaining(
+    *, participant: Participant, limit: int | None = None
+) -> list[UpgradeScreen]:
+    """The stories drawn for the participant that they have not judged yet, in order (a
+    story since removed from the graph is left out)."""
     drawn: list[int] = list(participant.upgrade_hypothesis_ids or [])
     judged = graph.hypotheses_judged(participant_id=participant.pk, hypothesis_ids=drawn)
+    remaining = [h for h in drawn if h not in judged]
+    found = graph.story_screens(study_id=participant.study_id, hypothesis_ids=remaining)
+    screens: list[UpgradeScreen] = []
     for position, hypothesis_id in enumerate(drawn, start=1):
-        if hypothesis_id in judged:
+        if hypothesis_id in judged or (limit is not None and len(screens) >= limit):
             continue
-        screen = graph.story_screen(study_id=participant.study_id, hypothesis_id=hypothesis_id)
+        screen = found.get(hypothesis_id)
         if screen is None:
             continue
-        return UpgradeScreen(
-            hypothesis_id=screen.hypothesis_id,
-            position=position,
-            total=len(drawn),
-            context=screen.context,
-            story=screen.story,
-            from_value=screen.from_value,
-            to_value=screen.to_value,
+        screens.append(
+            UpgradeScreen(
+                hypothesis_id=screen.hypothesis_id,
+                position=position,
+                total=len(drawn),
+                context=screen.context,
+                story=screen.story,
+                from_value=screen.from_value,
+                to_value=screen.to_value,
+            )
         )
-    return None
+    return screens
 
 
 def participant_graph_position(*, participant: Participant) -> GraphPosition | None:

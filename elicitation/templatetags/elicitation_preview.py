@@ -8,7 +8,7 @@ from typing import Any
 from django import template
 
 from elicitation import selectors
-from elicitation.models import Study
+from elicitation.models import Participant, Study
 from elicitation.participant_session import session_participant_ids
 
 register = template.Library()
@@ -19,6 +19,8 @@ def session_is_preview(context: Any) -> bool:
     request, study = context.get("request"), context.get("study")
     if request is None or not isinstance(study, Study):
         return False
-    ids = session_participant_ids(request.session)
-    participant = selectors.participant_for_session(study=study, participant_ids=ids)
+    participant = context.get("participant")  # a page that has it already saves a query
+    if not isinstance(participant, Participant) or participant.study_id != study.pk:
+        ids = session_participant_ids(request.session)
+        participant = selectors.participant_for_session(study=study, participant_ids=ids)
     return participant is not None and participant.is_preview

@@ -25,7 +25,14 @@ from moralgraph.selectors.participation import (
     participant_has_voted,
     question_story_value_ids,
     story_screen,
+    story_screens,
     value_cards,
+)
+from moralgraph.selectors.ratification import (
+    DrawnPair,
+    RatificationProgress,
+    ratification_open_round,
+    ratification_progress,
 )
 from moralgraph.selectors.snapshot_changes import (
     SnapshotChange,
@@ -38,8 +45,10 @@ __all__ = [
     "VOTE_CHOICES",
     "ContextItem",
     "DrawnHypothesis",
+    "DrawnPair",
     "GraphPosition",
     "PickExportRow",
+    "RatificationProgress",
     "SnapshotChange",
     "StoryScreen",
     "ValueCard",
@@ -58,8 +67,11 @@ __all__ = [
     "quarantined_participant_ids",
     "question_contexts",
     "question_story_value_ids",
+    "ratification_open_round",
+    "ratification_progress",
     "snapshot_changes_since",
     "story_screen",
+    "story_screens",
     "value_cards",
     "value_export_rows",
 ]

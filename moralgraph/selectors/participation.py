@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from moralgraph.graph import winner_tied_ids
 from moralgraph.models import Context, UpgradeHypothesis, UpgradeVote, Value
 from moralgraph.selectors.snapshots import snapshot_live_get
 
@@ -101,6 +102,22 @@ def story_screen(*, study_id: int, hypothesis_id: int) -> StoryScreen | None:
     )
 
 
+def story_screens(*, study_id: int, hypothesis_ids: Iterable[int]) -> dict[int, StoryScreen]:
+    """`story_screen` for several stories in one query (those the study has), by id."""
+    hypotheses = UpgradeHypothesis.objects.select_related("from_value", "to_value", "context")
+    return {
+        h.pk: StoryScreen(
+            hypothesis_id=h.pk,
+            context_id=h.context_id,
+            context=h.context.text,
+            story=h.story,
+            from_value=_card(h.from_value),
+            to_value=_card(h.to_value),
+        )
+        for h in hypotheses.filter(pk__in=set(hypothesis_ids), study_id=study_id)
+    }
+
+
 def hypotheses_judged(*, participant_id: int, hypothesis_ids: Iterable[int]) -> set[int]:
     """Which of these stories the participant has voted on."""
     return set(
@@ -129,7 +146,8 @@ def graph_position(*, study_id: int, value_id: int) -> GraphPosition | None:
         value_title=title,
         votes=int(stats.get("votes", snapshot.vote_count)),
         participants=int(stats.get("participants", snapshot.participant_count)),
-        wins=[w for w in document.get("winners", []) if w.get("value_id") == value_id],
+        # A tie is a win for every tied value.
+        wins=[w for w in document.get("winners", []) if value_id in winner_tied_ids(w)],
         wiser_than=sum(1 for e in kept if e.get("to") == value_id),
         less_wise_than=sum(1 for e in kept if e.get("from") == value_id),
         is_in_graph=any(value_id in (e.get("from"), e.get("to")) for e in edges),

@@ -36,8 +36,14 @@ from moralgraph.services.erasure import GraphErasure, participant_graph_erase
 from moralgraph.services.exclusions import ExclusionChange, participant_exclusion_set
 from moralgraph.services.generation import contexts_mine
 from moralgraph.services.pipeline import stories_request_if_due, study_stories_request
+from moralgraph.services.ratification import RecordedJudgement, ratification_judgement_record
 from moralgraph.services.snapshots import snapshot_rebuild_request
-from moralgraph.services.votes import selection_record, upgrade_vote_cast
+from moralgraph.services.votes import (
+    RecordedVote,
+    selection_record,
+    upgrade_vote_cast,
+    upgrade_vote_record,
+)
 
 __all__ = [
     "CanonicalisationResult",
@@ -47,6 +53,8 @@ __all__ = [
     "GraphErasure",
     "HypothesisRow",
     "MoralGraphError",
+    "RecordedJudgement",
+    "RecordedVote",
     "SelectionRow",
     "ValueRow",
     "VoteRow",
@@ -65,12 +73,14 @@ __all__ = [
     "hypotheses_import",
     "participant_exclusion_set",
     "participant_graph_erase",
+    "ratification_judgement_record",
     "selection_record",
     "selections_import",
     "snapshot_rebuild_request",
     "stories_request_if_due",
     "study_stories_request",
     "upgrade_vote_cast",
+    "upgrade_vote_record",
     "upgrade_votes_import",
     "values_import",
     "values_status_set",

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-import numpy as np
 from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -23,39 +22,24 @@ from moralgraph.graph import (
     build,
     content_hash,
     diff,
-    snapshot_document,
 )
 from moralgraph.models import (
-    Context,
     GraphRebuildState,
     GraphSnapshot,
     InferenceJob,
 )
 from moralgraph.selectors.integrity import quarantined_participant_ids
-from moralgraph.selectors.votes import VoteScope, values_for_snapshot, vote_table_load
+from moralgraph.selectors.votes import VoteScope, vote_table_load
+from moralgraph.services import rebuild_marks
 from moralgraph.services.rebuild_lock import (
     REBUILD_LEASE,
     held,
     holder_lock,
     holder_unlock,
 )
+from moralgraph.services.snapshot_documents import document_for_build
 
 logger = logging.getLogger(__name__)
-
-
-def iso_utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _study_summary(study_id: int) -> dict[str, Any]:
-    study = studies.study_ref(study_id=study_id)
-    if study is None:
-        raise MoralGraphError("unknown_study", "No such study.")
-    questions = [
-        {"id": q.id, "title": q.title, "text": q.text}
-        for q in studies.study_questions(study_id=study_id)
-    ]
-    return {"slug": study.slug, "title": study.title, "questions": questions}
 
 
 def snapshot_build(
@@ -104,7 +88,7 @@ def snapshot_build(
             result = build(votes, params)
         with _timed(spent, "document_s"):
             created = timezone.now()
-            document, winners = _document(scope, contexts, result, params, digest, created)
+            document, winners = document_for_build(scope, contexts, result, params, digest, created)
         with _timed(spent, "store_s"):
             snapshot = _store(scope, params, document, winners, result, digest, created, kind)
     return snapshot
@@ -121,49 +105,6 @@ class _timed:
 
     def __exit__(self, *_: object) -> None:
         self.spent[self.key] = time.perf_counter() - self.start
-
-
-def _document(
-    scope: VoteScope,
-    contexts: list[Context],
-    result: GraphResult,
-    params: Params,
-    digest: str,
-    created: datetime,
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The snapshot document (its id filled in when stored) and the winners' summary rows."""
-    touched = np.unique(np.concatenate([result.edges.from_value, result.edges.to_value]))
-    values = values_for_snapshot(value_ids=[int(v) for v in touched])
-    titles = {v["id"]: v["title"] for v in values}
-    document = snapshot_document(
-        snapshot_id=0,  # replaced by the row's id when stored, inside the same transaction
-        created_at=iso_utc(created),
-        study=_study_summary(scope.study_id),
-        contexts=[{"id": c.pk, "text": c.text} for c in contexts],
-        values=values,
-        result=result,
-        params=params,
-        filters=scope.as_filters(),
-        stats={
-            "participants": result.participants,
-            "votes": result.votes,
-            "kept_edges": int(result.edges.kept.sum()),
-        },
-        content_hash=digest,
-    )
-    winners = [
-        {
-            "context": w["context"],
-            "context_id": w["context_id"],
-            "value_id": w["value_id"],
-            "title": titles.get(w["value_id"], ""),
-            "score": w["score"],
-            "support": w["support"],
-            "win_probability": w["win_probability"],
-        }
-        for w in document["winners"]
-    ]
-    return document, winners
 
 
 def _store(
@@ -286,6 +227,12 @@ def _rebuild_claim(study_id: int) -> int | None:
         return None
     now = timezone.now()
     postgres = connection.vendor == "postgresql"
+    try:  # a run with no state yet (a direct call, votes not committed through a request)
+        with transaction.atomic():
+            GraphRebuildState.objects.get_or_create(study_id=study_id)
+    except IntegrityError:  # the study is gone
+        holder_unlock(study_id)
+        return None
     try:
         with transaction.atomic():
             state = GraphRebuildState.objects.select_for_update().filter(study_id=study_id).first()
@@ -309,6 +256,22 @@ def _rebuild_claim(study_id: int) -> int | None:
     return state.claimed_seq
 
 
+def _pace(started: float) -> None:
+    """Between two rounds of a study's live rebuild, wait out `MGE_LIVE_REBUILD_SECONDS` from
+    the start of the last: under a stream of votes the graph is rebuilt every few seconds,
+    not back to back (each round scores every vote, with its bootstrap), so the worker's CPU
+    is left to the votes themselves. The live snapshot trails the votes by that much."""
+    wait = float(getattr(settings, "MGE_LIVE_REBUILD_SECONDS", 0)) - (time.monotonic() - started)
+    if wait > 0:
+        time.sleep(wait)
+
+
+def _rebuild_request_more(study_id: int) -> None:
+    GraphRebuildState.objects.filter(study_id=study_id).update(
+        requested_seq=F("requested_seq") + 1, updated_at=timezone.now()
+    )
+
+
 def _rebuild_release(study_id: int) -> None:
     held().discard(study_id)
     holder_unlock(study_id)
@@ -326,12 +289,21 @@ def snapshot_rebuild_run(*, study_id: int) -> GraphSnapshot | None:
     if seq is None:
         return None
     try:
-        for _round in range(MAX_REBUILD_ROUNDS):
+        started = time.monotonic()
+        for round_number in range(MAX_REBUILD_ROUNDS):
+            if round_number:
+                _pace(started)
+                started = time.monotonic()
+            epoch = rebuild_marks.epoch_read(study_id=study_id)  # before the votes are read
             snapshot = snapshot_build(study_id=study_id, params=live_params(), is_live=True)
+            if rebuild_marks.epoch_moved(study_id=study_id, epoch=epoch):
+                _rebuild_request_more(study_id)  # votes that came during the build: a round more
             newer_seq = _rebuild_record(study_id, seq, snapshot)
             _live_compact(study_id, keep=snapshot)
             if newer_seq is None:
-                return snapshot
+                if not rebuild_marks.pending_clear(study_id=study_id, epoch=epoch):
+                    return snapshot
+                break  # votes came in without a request of their own: one more, below
             seq = newer_seq
         GraphRebuildState.objects.filter(study_id=study_id).update(running_since=None)
     except BaseException:
@@ -339,9 +311,9 @@ def snapshot_rebuild_run(*, study_id: int) -> GraphSnapshot | None:
         raise
     finally:
         _rebuild_release(study_id)
-    # Too many rounds in a row: hand the rest to a fresh task rather than hog the worker. Sent
-    # after the release (a task that arrives while the claim is held returns at once), and
-    # whatever `is_queued` says: the tasks of the votes that set it found the claim held.
+    # Too many rounds in a row, or votes counted after the last build read the votes: hand the
+    # rest to a fresh task rather than hog the worker. Sent after the release (a task that
+    # arrives while the claim is held returns at once), and whatever `is_queued` says.
     snapshot_rebuild_force(study_id=study_id)
     return snapshot
 

@@ -13,6 +13,7 @@ from elicitation.models import Participant, PositionVerification, ValuesCard
 from elicitation.services import demo_study_seed
 from moralgraph.models import GraphSnapshot
 from tests.browser.conftest import assert_accessible
+from tests.support.card_editor import save_card
 from tests.support.processes import ManagedProcess, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -28,6 +29,7 @@ ANSWERS = [
     "When my best friend asked me to cover for her, I said yes and regretted it for weeks.",
     "I paid attention to whether the lie would hurt anyone else, and how much she trusted me.",
     "A wise person would look at the friendship over years, not just this weekend.",
+    "If nobody could be hurt by it, I would worry less about the lie.",
 ]
 
 
@@ -43,14 +45,16 @@ def _finish_the_journey(page: Page) -> None:
         page.get_by_label("Your message").press("Enter")
         expect(transcript.locator(".bubble.assistant[data-seq]")).to_have_count(number + 1)
         expect(page.get_by_role("button", name="Send")).to_be_enabled()
+    save_card(page, title="Loyal but honest friendship")  # the offline draft's title
     transcript.get_by_role("button", name="Confirm this card").click()
     boxes = page.get_by_role("checkbox", name="This is wise")
     boxes.nth(0).check()
     boxes.nth(1).check()
     page.get_by_role("button", name="Continue").click()
     for _ in range(3):
-        page.get_by_label("Yes", exact=True).check()
-        page.get_by_role("button", name=re.compile("Next story|Submit and go on")).click()
+        story = page.locator("section.story-step:not([hidden])")  # the story shown
+        story.get_by_label("Yes", exact=True).check()
+        story.get_by_role("button", name=re.compile("Next story|Submit and go on")).click()
     for fieldset in page.locator("fieldset.likert").all():
         fieldset.get_by_role("radio", name="4 Agree").check()
     page.get_by_role("button", name="Finish").click()

@@ -20,6 +20,7 @@ from elicitation.schemas import SURVEY_ITEMS
 from elicitation.services import demo_study_seed
 from moralgraph.models import Selection, UpgradeVote
 from tests.browser.conftest import assert_accessible
+from tests.support.card_editor import answer_all, editor, save_card, send
 from tests.support.processes import ManagedProcess, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -31,18 +32,11 @@ ANSWERS = [
     "hurt anyone else, and how much she trusted me.",
     "A wise person would look at the friendship over years, not just this weekend. Also the "
     "boyfriend's right to know.",
+    "If nobody could be hurt by it, I would worry less about the lie.",
 ]
-CHANGE = "Please add that it takes courage <img src=x onerror=\"window['__pwned']=2\">"
-
-
-def _send(page: Page, text: str, answers_before: int) -> None:
-    """Type a message and send it with the keyboard; wait for the interviewer's answer."""
-    box = page.get_by_label("Your message")
-    box.fill(text)
-    box.press("Enter")
-    transcript = page.get_by_role("log", name="Conversation")
-    expect(transcript.locator(".bubble.assistant[data-seq]")).to_have_count(answers_before + 1)
-    expect(page.get_by_role("button", name="Send")).to_be_enabled()
+# A line the participant adds in the card editor, with markup that must stay text.
+ADDED_LINE = "It takes courage <img src=x onerror=\"window['__pwned']=2\">"
+TITLE = "Loyal but honest friendship"
 
 
 def test_offline_journey_from_consent_to_finish(
@@ -60,26 +54,31 @@ def test_offline_journey_from_consent_to_finish(
     page.get_by_label("A friend who asks you to lie").check()
     page.get_by_role("button", name="Begin the interview").click()
 
-    # The interview: three answers, a card, a change, a second card, confirmed by keyboard.
+    # The guided interview: four answers, a draft card of the participant's own sentences,
+    # finished in the editor (a title, a line added), saved, and confirmed by keyboard.
     expect(page.get_by_text("offline interviewer")).to_be_visible()
     expect(page.get_by_role("navigation", name="Your progress")).to_contain_text("Interview")
     transcript = page.get_by_role("log", name="Conversation")
-    for number, answer in enumerate(ANSWERS):
-        _send(page, answer, number)
+    expect(page.get_by_label("Your message")).to_be_focused()
+    answer_all(page, ANSWERS[:3])
     cards = transcript.locator("article.values-card")
+    expect(cards).to_have_count(0)  # three answers do not end the interview
+    send(page, ANSWERS[3])
     expect(cards).to_have_count(1)
-    first_title = cards.first.locator("h2").inner_text()
+    expect(editor(page)).to_be_visible()
+    expect(page.get_by_label("Title", exact=True)).to_be_focused()
     assert_accessible(page, axe_source, "3-interview-card")
 
-    _send(page, CHANGE, len(ANSWERS))
+    page.get_by_role("button", name="Add a line").click()
+    page.get_by_label("Line 4").fill(ADDED_LINE)
+    save_card(page, title=TITLE)
     expect(cards).to_have_count(2)
-    expect(cards.nth(1)).to_contain_text("courage")
     expect(cards.nth(1)).to_contain_text("courage <img src=x onerror=")
     expect(transcript.locator(".bubble.user").first).to_contain_text("<script>window.__pwned")
     assert page.evaluate("window.__pwned") is None  # shown as text, never run
 
     confirm = cards.nth(1).get_by_role("button", name="Confirm this card")
-    confirm.focus()
+    expect(confirm).to_be_focused()  # the new card is in view, its Confirm focused
     page.keyboard.press("Enter")
 
     # Which values are wise? The demo has four for this question: fewer than six, explained.
@@ -104,9 +103,11 @@ def test_offline_journey_from_consent_to_finish(
         expect(page.get_by_role("heading", level=1)).to_have_text("Did this person become wiser?")
         if position == 1:
             assert_accessible(page, axe_source, "5-story")
-        page.get_by_label(choices[position - 1], exact=True).check()
-        page.get_by_label("Why?").fill(f"Reason number {position}")
-        page.get_by_role("button", name=re.compile("Next story|Submit and go on")).click()
+        # Every story is on the page (the script shows them in turn): the shown one's form.
+        story = page.locator("section.story-step:not([hidden])")
+        story.get_by_label(choices[position - 1], exact=True).check()
+        story.get_by_label("Why?").fill(f"Reason number {position}")
+        story.get_by_role("button", name=re.compile("Next story|Submit and go on")).click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("A short survey")
     assert_accessible(page, axe_source, "6-survey")
@@ -130,17 +131,19 @@ def test_offline_journey_from_consent_to_finish(
     assert interview.backend == "offline"
     messages = list(Message.objects.filter(interview=interview).order_by("seq"))
     assert [m.role for m in messages] == ["user", "assistant"] * 4
-    assert messages[0].text == ANSWERS[0]
-    assert messages[6].text == CHANGE
+    assert [m.text for m in messages[::2]] == ANSWERS
     proposals = list(CardProposal.objects.filter(interview=interview).order_by("id"))
     assert len(proposals) == 2
-    assert proposals[0].title == first_title
-    assert proposals[0].message_id == messages[5].pk
-    assert proposals[1].message_id == messages[7].pk
+    assert (proposals[0].title, proposals[0].is_draft) == ("", True)
+    assert proposals[0].message_id == messages[7].pk
+    assert proposals[1].author == CardProposal.Author.PARTICIPANT
+    assert proposals[1].revises_id == proposals[0].pk
     card = ValuesCard.objects.get(participant=participant)
     assert card.proposal_id == proposals[1].pk
-    assert card.policies == proposals[1].policies
-    assert any("courage" in policy for policy in card.policies)
+    assert card.title == TITLE
+    assert card.policies == [*proposals[0].policies, ADDED_LINE]
+    # Every line is the participant's own sentence, or the one they added.
+    assert all(any(p in answer for answer in ANSWERS) for p in proposals[0].policies)
 
     selections = list(Selection.objects.filter(participant=participant))
     assert len(selections) == 4

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.browser.test_journey import _send
+from tests.support.card_editor import save_card, send
 from tests.support.processes import free_port, start_make_run, wait_until
 
 SLUG = "caring-well"
@@ -28,7 +28,8 @@ CONTEXTS = [
     (QUESTIONS[1][0], "When the friend is in debt"),
     (QUESTIONS[1][0], "When the loan could end the friendship"),
 ]
-# Three answers per participant, each on different things, so that each card is its own value.
+# Three answers per participant, each on different things, so that each card is its own value;
+# then where it stops applying (the guided interview's last step), and a title of their own.
 ANSWERS = [
     [
         "My mother fell twice and still wanted to live alone, so I visited every evening.",
@@ -160,8 +161,9 @@ def take_part(context: BrowserContext, code: str, answers: list[str]) -> int:
     page.get_by_role("button", name="Continue").click()
     page.get_by_label(QUESTIONS[0][0]).check()
     page.get_by_role("button", name="Begin the interview").click()
-    for number, answer in enumerate(answers):
-        _send(page, answer, number)
+    for answer in [*answers, "Not when someone is in danger."]:
+        send(page, answer)
+    save_card(page, title=" ".join(answers[1].rstrip(".").split()[-4:]))
     page.get_by_role("button", name="Confirm this card").click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Which of these values are wise?")
@@ -178,8 +180,9 @@ def take_part(context: BrowserContext, code: str, answers: list[str]) -> int:
         total = int(counter.rsplit(" ", 1)[1])
         for position in range(1, total + 1):
             expect(page.get_by_text(f"Story {position} of {total}")).to_be_visible()
-            page.get_by_label("Yes", exact=True).check()
-            page.get_by_role("button", name=re.compile("Next story|Submit and go on")).click()
+            story = page.locator("section.story-step:not([hidden])")  # the story shown
+            story.get_by_label("Yes", exact=True).check()
+            story.get_by_role("button", name=re.compile("Next story|Submit and go on")).click()
             judged += 1
 
     expect(page.get_by_role("heading", level=1)).to_have_text("A short survey")

@@ -21,7 +21,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from elicitation import services as elicitation_services
 from elicitation.models import Interview, InviteCode, Participant, Question, Study, StudyMembership
-from moralgraph.models import Context, GraphSnapshot, InferenceJob, UpgradeVote, Value
+from moralgraph.models import ApiToken, Context, GraphSnapshot, InferenceJob, UpgradeVote, Value
 from tests.factories import (
     make_admin,
     make_question,
@@ -37,6 +37,9 @@ ACTORS = ("anonymous", "participant", "researcher_b", "researcher_a", "admin")
 ACCESS: dict[str, dict[str, str]] = {
     "public": dict.fromkeys(ACTORS, "ok"),
     "journey": dict.fromkeys(ACTORS, "ok_or_redirect"),
+    # The story page's vote address: an empty POST is refused with a JSON error for anyone
+    # (nothing to record), never a page, a login redirect or a crash.
+    "journey_api": dict.fromkeys(ACTORS, "json_refusal"),
     "own_interview": {**dict.fromkeys(ACTORS, "404"), "participant": "ok_or_redirect"},
     "staff": {"anonymous": "login", "participant": "login", **dict.fromkeys(ACTORS[2:], "ok")},
     "study": {
@@ -53,6 +56,8 @@ ACCESS: dict[str, dict[str, str]] = {
         "researcher_a": "403",
         "admin": "allowed",
     },
+    # The values API authenticates by bearer token only: no session, staff or not, gets in.
+    "bearer": dict.fromkeys(ACTORS, "401"),
     "admin": {
         "anonymous": "login",
         "participant": "login",
@@ -73,6 +78,9 @@ class Rule:
 POST = "POST"
 RULES: dict[str, Rule] = {
     "healthz": Rule("public"),
+    # The values API: its description is public, its data needs a staff-issued token.
+    "api:openapi": Rule("public"),
+    "api:guidance": Rule("bearer", query="?context=When+in+doubt"),
     # The participant's journey: public pages that follow the session's own participant.
     "elicitation:home": Rule("public"),
     "elicitation:study_start": Rule("journey"),
@@ -80,11 +88,16 @@ RULES: dict[str, Rule] = {
     "elicitation:question_choose": Rule("journey"),
     "elicitation:wise_values": Rule("journey"),
     "elicitation:upgrade_votes": Rule("journey"),
+    "elicitation:story_vote": Rule("journey_api", POST),
     "elicitation:survey": Rule("journey"),
     "elicitation:finish": Rule("journey"),
     "elicitation:withdraw": Rule("public"),
+    "elicitation:resume": Rule("public"),
+    # The language switcher (Django's set_language): anyone, back to the page (or home).
+    "elicitation:set_language": Rule("journey", POST),
     "elicitation:finish_position_answer": Rule("journey", POST),
     "elicitation:finish_dedup_answer": Rule("journey", POST),
+    "elicitation:ratify": Rule("journey"),
     "elicitation:interview": Rule("own_interview"),
     "elicitation:interview_leave": Rule("own_interview", POST),
     # Staff pages.
@@ -151,6 +164,12 @@ RULES: dict[str, Rule] = {
     "research:job_stop": Rule("study", POST),
     "research:job_resume": Rule("study", POST),
     "research:job_file": Rule("study"),
+    "research:api_tokens": Rule("study"),
+    "research:api_token_issue": Rule("study", POST),
+    "research:api_token_revoke": Rule("study", POST),
+    "research:ratification": Rule("study"),
+    "research:ratification_open": Rule("study", POST),
+    "research:ratification_close": Rule("study", POST),
 }
 
 
@@ -265,6 +284,7 @@ def _fingerprint(study: Study) -> tuple[object, ...]:
             UpgradeVote,
             GraphSnapshot,
             InferenceJob,
+            ApiToken,
         )
     )
     row = Study.objects.values_list("status", "title", "demographic_questions").get(pk=study.pk)
@@ -283,10 +303,14 @@ CHECKS: dict[str, Callable[[Any], bool]] = {
     "ok_or_redirect": lambda r: 200 <= r.status_code < 400 and not _is_login(r),
     "done": lambda r: r.status_code < 500 and r.status_code not in (403, 404, 405),
     "login": _is_login,
+    "401": lambda r: r.status_code == 401 and "Bearer" in r.get("WWW-Authenticate", ""),
     "403": lambda r: r.status_code == 403,
     "404": lambda r: r.status_code == 404,
+    "json_refusal": lambda r: (
+        r.status_code in (400, 409) and r["Content-Type"] == "application/json"
+    ),
 }
-REFUSALS = {"login", "403", "404"}
+REFUSALS = {"login", "401", "403", "404", "json_refusal"}
 
 
 def _probe(world: World, route: Route, actor: str) -> str | None:

@@ -415,6 +415,30 @@ def _http_abuse(d: Deployment) -> list[Row]:
         )
     )
 
+    # The page script's vote address: a story never drawn, and a body that is not JSON.
+    before = votes_stored(d.pg, [voter]).get(voter.participant_id, 0)
+    headers = {"X-CSRFToken": vote["csrfmiddlewaretoken"], "Content-Type": "application/json"}
+    for case, body in (
+        (
+            "HTTP: a script vote on a story never drawn",
+            '{"hypothesis": 99999999, "choice": "upgrade"}',
+        ),
+        ("HTTP: a script vote that is not JSON", '{"hypothesis": '),
+    ):
+        answer = voter.client.post(f"/s/{slug}/stories/vote", content=body, headers=headers)
+        stored = votes_stored(d.pg, [voter]).get(voter.participant_id, 0)
+        rows.append(
+            Row(
+                case,
+                f"HTTP {answer.status_code} {answer.json().get('error', '')}",
+                1,
+                0,
+                stored - before,
+                0,
+                ok=answer.status_code == 400 and stored == before,
+            )
+        )
+
     # A card with HTML and a script in it, from the offline interviewer.
     chat_client = httpx2.Client(base_url=d.base_url, timeout=30)
     chat = Chat(d.base_url, chat_client, enter_study(chat_client, slug))

@@ -395,7 +395,6 @@ def test_wrong_codes_get_the_same_answer(world: World) -> None:
 
 def test_the_finish_page_partial_shows_the_code_and_a_withdraw_button(world: World) -> None:
     from django.template.loader import render_to_string
-
     from django.test import RequestFactory
 
     html = render_to_string(

@@ -155,8 +155,13 @@ def test_an_import_reaches_a_snapshot_through_the_worker(
     call_command("import_mai", str(dump_dir(realdata)), study="mai", stdout=StringIO())
 
     def built() -> GraphSnapshot | None:
+        """The snapshot, once its rebuild is recorded too (it is stored a moment before)."""
         celery_worker.assert_running()
-        return GraphSnapshot.objects.filter(study__slug="mai").first()
+        snapshot = GraphSnapshot.objects.filter(study__slug="mai").first()
+        state = GraphRebuildState.objects.filter(study__slug="mai").first()
+        if snapshot is None or state is None or state.built_seq != state.requested_seq:
+            return None
+        return snapshot
 
     snapshot = wait_until(built, timeout=60, what="the imported study's live snapshot")
     assert isinstance(snapshot, GraphSnapshot)

@@ -109,9 +109,9 @@ def test_a_burst_of_votes_yields_few_rebuilds(celery_worker: ManagedProcess) -> 
 
     wait_until(all_in, timeout=60, what="a snapshot with every vote of the burst")
     state = GraphRebuildState.objects.get(study=study)
-    # A worker that builds five rounds in a row hands the rest to a fresh task (one more
-    # request), so the sequence may pass the number of votes; everything requested is built.
-    assert state.requested_seq >= votes
+    # The burst's votes share their requests (a mark in Redis: only a vote that finds no
+    # rebuild pending writes the state row), and everything requested is built.
+    assert 1 <= state.requested_seq < votes // 2, f"{state.requested_seq} requests"
     assert state.built_seq == state.requested_seq
     print(f"{votes} votes: {state.rebuilds} rebuilds")  # shown with -s
     # Superseded live snapshots are deleted as each new one is stored: one is left.

@@ -21,7 +21,7 @@ from inference.schemas import PROPOSE_CARD_TOOL
 from inference.testing import FakeLLMServer
 from tests.factories import make_question, make_study
 from tests.support.journey import cookie_header, enter_study
-from tests.support.processes import start_asgi_server
+from tests.support.processes import start_asgi_server, wait_db_quiet
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -159,6 +159,9 @@ def test_interview_through_the_model_with_a_retried_card(
         # A second confirm of the same card is refused and the socket stays open.
         chat.send({"type": "confirm_card", "proposal_id": proposed[0]["proposal_id"]})
         assert chat.until(lambda f: f["type"] == "error")[-1]["code"] == "already_submitted"
+    # The server's work after the socket closed (the confirmed card's follow-ups) must be over
+    # before the test's tables are emptied, or the two lock each other (seen once).
+    wait_db_quiet()
 
     requests = fake_llm.chat_requests()
     assert len(requests) == 4

@@ -181,3 +181,21 @@ def _http_ok(url: str, proc: ManagedProcess) -> bool:
         if exc.code == 503:
             raise RuntimeError(f"{url} says unhealthy: {exc.read().decode()}") from exc
         raise
+
+
+def wait_db_quiet(timeout: float = 15.0) -> None:
+    """Wait until no other session is running a statement or holding a transaction open on
+    the test database (a server or worker subprocess finishing work a test set off), so the
+    test's teardown can empty the tables without a deadlock."""
+    from django.db import connection
+
+    def quiet() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND state IN ('active', 'idle in transaction')"
+            )
+            row = cursor.fetchone()
+        return row is not None and row[0] == 0
+
+    wait_until(quiet, timeout=timeout, what="the other database sessions to finish")

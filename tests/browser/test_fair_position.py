@@ -51,10 +51,13 @@ def _finish_the_journey(page: Page) -> None:
     boxes.nth(0).check()
     boxes.nth(1).check()
     page.get_by_role("button", name="Continue").click()
-    for _ in range(3):
+    for position in (1, 2, 3):
+        # The page holds every story; its script shows the next once the vote is saved.
+        expect(page.get_by_text(f"Story {position} of 3")).to_be_visible()
         story = page.locator("section.story-step:not([hidden])")  # the story shown
         story.get_by_label("Yes", exact=True).check()
         story.get_by_role("button", name=re.compile("Next story|Submit and go on")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("A short survey")
     for fieldset in page.locator("fieldset.likert").all():
         fieldset.get_by_role("radio", name="4 Agree").check()
     page.get_by_role("button", name="Finish").click()

@@ -20,7 +20,7 @@ from elicitation.models import (
     ValuesCard,
 )
 from moralgraph import services as graph_services
-from moralgraph.models import Value
+from moralgraph.models import GraphSnapshot, Value
 from tests.factories import make_question, make_small_graph, make_study
 
 pytestmark = pytest.mark.django_db
@@ -200,3 +200,29 @@ def test_a_preview_walk_is_answered_but_never_counted() -> None:
     assert answered["Location"] == f"/s/{study.slug}/done/?answered=position"
     assert PositionVerification.objects.filter(participant=participant, is_fair=False).exists()
     assert selectors.study_report(study_id=study.pk)["fair_position"]["total"] == 0
+
+
+def test_a_tied_value_is_not_called_the_wisest_alone() -> None:
+    client = Client()
+    study, _, value_id = _in_graph(client)
+    snapshot = GraphSnapshot.objects.filter(study=study).latest("id")  # the one shown
+    document = snapshot.document
+    other = Value.objects.exclude(pk=value_id).get(study=study)
+    context = document["winners"][0]["context"] if document["winners"] else "When in doubt"
+    document["winners"] = [
+        {
+            "context": context,
+            "context_id": None,
+            "value_id": min(value_id, other.pk),
+            "tied_value_ids": sorted([value_id, other.pk]),
+            "tie": True,
+            "support": "contested",
+            "win_probability": 0.5,
+            "score": 0.5,
+            "runner_up": None,
+        }
+    ]
+    GraphSnapshot.objects.filter(pk=snapshot.pk).update(document_zlib=GraphSnapshot.pack(document))
+    page = client.get(f"/s/{study.slug}/done/").content.decode()
+    assert "shares the place of the wisest with other values" in page
+    assert "judged the wisest in the situation" not in page

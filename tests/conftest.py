@@ -14,7 +14,13 @@ from django.db import connections
 from django.test import override_settings
 
 from inference.testing import FakeLLMServer
-from tests.support.processes import ManagedProcess, base_env, start_asgi_server, start_worker
+from tests.support.processes import (
+    ManagedProcess,
+    base_env,
+    start_asgi_server,
+    start_worker,
+    wait_db_quiet,
+)
 from tests.support.reference import reference_data_for_tests
 
 # The browser tests are their own pytest invocation (`make test` runs them second, with
@@ -89,6 +95,23 @@ def fake_llm(fake_llm_server: FakeLLMServer) -> Iterator[FakeLLMServer]:
     ):
         yield fake_llm_server
     fake_llm_server.reset()
+
+
+@pytest.fixture(autouse=True)
+def _servers_quiet_before_flush(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A transactional test empties every table when it ends. When it used the ASGI server or
+    the worker, those processes may still be finishing work the test set off (a confirmed
+    card's follow-ups, a paced rebuild round); emptying the tables under them deadlocks (seen
+    in CI). Such a test waits for their statements to end first."""
+    marker = request.node.get_closest_marker("django_db")
+    uses_servers = {"asgi_server", "celery_worker"} & set(request.fixturenames)
+    if marker is None or not marker.kwargs.get("transaction") or not uses_servers:
+        yield
+        return
+    # Set up the database fixture first, so that this fixture's teardown runs before its flush.
+    request.getfixturevalue("_django_db_helper")
+    yield
+    wait_db_quiet()
 
 
 @pytest.fixture

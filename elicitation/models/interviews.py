@@ -130,6 +130,9 @@ class ValuesCard(models.Model):
     title = models.CharField(max_length=200)
     description = models.TextField()
     policies = models.JSONField(default=list)
+    # The language the card is written in ("en", "es", "ar"; blank: not recorded, as on
+    # cards imported without one). Others see it translated, the original one click away.
+    language = models.CharField(max_length=16, blank=True)
     value = models.ForeignKey(
         "moralgraph.Value", null=True, blank=True, on_delete=models.SET_NULL, related_name="cards"
     )

@@ -25,8 +25,10 @@ from moralgraph.services import (
 )
 
 
-def _card_text(card_id: int, title: str, description: str, policies: list[str]) -> CardText:
-    return CardText(title, description, tuple(str(p) for p in policies), card_id)
+def _card_text(
+    card_id: int, title: str, description: str, policies: list[str], language: str = ""
+) -> CardText:
+    return CardText(title, description, tuple(str(p) for p in policies), card_id, language)
 
 
 def _value_assign(*, card_id: int, value_id: int) -> int | None:
@@ -52,6 +54,7 @@ def values_card_canonicalise(*, card_id: int) -> int | None:
             "title",
             "description",
             "policies",
+            "language",
             "screening",
         )
         .first()
@@ -64,7 +67,9 @@ def values_card_canonicalise(*, card_id: int) -> int | None:
         return int(card["value_id"])
     result = card_canonicalise(
         study_id=card["participant__study_id"],
-        card=_card_text(card_id, card["title"], card["description"], card["policies"]),
+        card=_card_text(
+            card_id, card["title"], card["description"], card["policies"], card["language"]
+        ),
     )
     value_id = _value_assign(card_id=card_id, value_id=result.value_id)
     if value_id is None:  # screening or staff took the card back meanwhile
@@ -117,7 +122,7 @@ def study_cards_canonicalise(*, study_id: int) -> dict[str, int]:
             screening__in=ValuesCard.VISIBLE,
         )
         .order_by("submitted_at", "id")
-        .values_list("id", "title", "description", "policies")
+        .values_list("id", "title", "description", "policies", "language")
     )
     cards = [_card_text(*row) for row in pending]
     results = cards_canonicalise_batch(study_id=study_id, cards=cards)

@@ -10,9 +10,10 @@ from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from elicitation.errors import ApplicationError
+from elicitation.interview.offline_texts import detect_language
 from elicitation.models import (
     CardProposal,
     Interview,
@@ -233,6 +234,11 @@ def values_card_submit(*, interview_id: int, proposal_id: int) -> ValuesCard:
         title=proposal.title,
         description=proposal.description,
         policies=proposal.policies,
+        # The language the card's own words are in; the page's language when they do not say.
+        language=detect_language(
+            [proposal.title, proposal.description, *map(str, proposal.policies)],
+            fallback=translation.get_language(),
+        ),
         submitted_at=timezone.now(),
         screening=ValuesCard.Screening.PENDING,
     )

@@ -10,6 +10,7 @@ from moralgraph.models.graph import (
     UpgradeHypothesis,
     UpgradeVote,
     Value,
+    ValueTranslation,
 )
 from moralgraph.models.ratification import (
     RatificationJudgement,
@@ -42,4 +43,5 @@ __all__ = [
     "UpgradeHypothesis",
     "UpgradeVote",
     "Value",
+    "ValueTranslation",
 ]

@@ -65,6 +65,9 @@ class Value(models.Model):
     source_id = models.CharField(max_length=120, blank=True)
     embedding = models.JSONField(null=True, blank=True)
     embedding_model = models.CharField(max_length=120, blank=True)
+    # The language of the value's wording (that of the card it keeps the wording of; blank:
+    # not recorded). Translations into other languages are ValueTranslation rows.
+    language = models.CharField(max_length=16, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -80,6 +83,32 @@ class Value(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class ValueTranslation(models.Model):
+    """A value's wording in another language, made by the model once and kept. It belongs to
+    one wording of the value (`source_hash`): when a merged card changes the wording, the
+    translation is stale and is made again."""
+
+    value = models.ForeignKey(Value, on_delete=models.CASCADE, related_name="translations")
+    language = models.CharField(max_length=16)
+    title = models.CharField(max_length=200)
+    description = models.TextField()
+    policies = models.JSONField(default=list)
+    source_hash = models.CharField(max_length=64)
+    model = models.CharField(max_length=120, blank=True)
+    prompt_hash = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["value", "language"], name="value_translation_one_per_language"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.language})"
 
 
 class Selection(models.Model):

@@ -51,6 +51,8 @@ class CardText:
     description: str
     policies: tuple[str, ...]
     card_id: int | None = None
+    # The card's language ("en", "es", "ar"; blank: not recorded): a new value keeps it.
+    language: str = ""
 
     def embedding_text(self) -> str:
         return "\n".join([self.title, self.description, *self.policies])
@@ -70,7 +72,12 @@ class CanonicalisationResult:
 
 
 def _value_card(value: Value) -> CardText:
-    return CardText(value.title, value.description, tuple(str(p) for p in value.policies))
+    return CardText(
+        value.title,
+        value.description,
+        tuple(str(p) for p in value.policies),
+        language=value.language,
+    )
 
 
 def _title_words(title: str) -> frozenset[str]:
@@ -258,6 +265,7 @@ class Canonicaliser:
                 policies=list(card.policies),
                 embedding=vector.tolist(),
                 embedding_model=self.gateway.embed_model,
+                language=card.language,
             )
             reason = (
                 f"judged different from {len(verdicts)} candidate(s)"
@@ -298,8 +306,9 @@ class Canonicaliser:
         value.title = card.title[:200]
         value.description = card.description
         value.policies = list(card.policies)
+        value.language = card.language  # the wording's language goes with it
         value.embedding = vector.tolist()
-        value.save(update_fields=["title", "description", "policies", "embedding"])
+        value.save(update_fields=["title", "description", "policies", "language", "embedding"])
         index = next(i for i, v in enumerate(self.values) if v.pk == value.pk)
         self.matrix[index] = vector
 

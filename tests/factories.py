@@ -13,7 +13,7 @@ from elicitation import services
 from elicitation.models import Interview, Participant, Question, Study
 from moralgraph import services as graph_services
 from moralgraph.graph import Params
-from moralgraph.models import GraphSnapshot, Value
+from moralgraph.models import GraphRebuildState, GraphSnapshot, Value
 from moralgraph.services import snapshots
 
 _counter = itertools.count(1)
@@ -117,3 +117,10 @@ def make_small_graph(study: Study, question: Question) -> tuple[int, int, GraphS
                 choice="upgrade",
             )
     return context_id, a.pk, snapshots.snapshot_build(study_id=study.pk, params=FAST_PARAMS)
+
+
+def rebuild_requests(study_id: int) -> int:
+    """How many rebuilds of the study's graph have been requested so far (0 before the first
+    request: the state row appears with it)."""
+    state = GraphRebuildState.objects.filter(study_id=study_id).first()
+    return state.requested_seq if state is not None else 0

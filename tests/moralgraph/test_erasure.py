@@ -15,7 +15,6 @@ from elicitation.models import Participant
 from moralgraph import services
 from moralgraph.errors import MoralGraphError
 from moralgraph.models import (
-    GraphRebuildState,
     GraphSnapshot,
     Selection,
     SnapshotSupersession,
@@ -23,15 +22,15 @@ from moralgraph.models import (
     Value,
 )
 from moralgraph.services import snapshots
-from tests.factories import FAST_PARAMS, make_question, make_small_graph, make_study
+from tests.factories import (
+    FAST_PARAMS,
+    make_question,
+    make_small_graph,
+    make_study,
+    rebuild_requests,
+)
 
 pytestmark = pytest.mark.django_db
-
-
-def _requested(study_id: int) -> int:
-    """Rebuild requests so far (votes request theirs after commit, which these tests skip)."""
-    state = GraphRebuildState.objects.filter(study_id=study_id).first()
-    return state.requested_seq if state is not None else 0
 
 
 def _graph() -> tuple[int, int, int, GraphSnapshot, Participant, Value]:
@@ -57,7 +56,7 @@ def _graph() -> tuple[int, int, int, GraphSnapshot, Participant, Value]:
 
 def test_erase_removes_votes_selections_and_their_value_and_supersedes() -> None:
     study_id, _, first_id, snapshot, leaver, own = _graph()
-    requested = _requested(study_id)
+    requested = rebuild_requests(study_id)
     since = timezone.now() - timedelta(minutes=5)
 
     erased = services.participant_graph_erase(
@@ -71,7 +70,7 @@ def test_erase_removes_votes_selections_and_their_value_and_supersedes() -> None
     assert Value.objects.filter(pk=first_id).exists()
     assert snapshot.pk in erased.superseded_snapshot_ids
     assert SnapshotSupersession.objects.get(snapshot=snapshot).participants_removed == 1
-    assert _requested(study_id) == requested + 1
+    assert rebuild_requests(study_id) == requested + 1
     # The snapshot itself is untouched: immutable.
     assert "Tidewater patience" in str(GraphSnapshot.objects.get(pk=snapshot.pk).document)
 
@@ -86,14 +85,14 @@ def test_a_second_run_finds_nothing_left() -> None:
     services.participant_graph_erase(
         study_id=study_id, participant_id=leaver.pk, value_ids=[own.pk], since=None
     )
-    requested = _requested(study_id)
+    requested = rebuild_requests(study_id)
 
     again = services.participant_graph_erase(
         study_id=study_id, participant_id=leaver.pk, value_ids=[own.pk], since=None
     )
 
     assert (again.votes_deleted, again.values_deleted, again.superseded_snapshot_ids) == (0, 0, ())
-    assert _requested(study_id) == requested
+    assert rebuild_requests(study_id) == requested
     assert SnapshotSupersession.objects.get(snapshot=snapshot).participants_removed == 1
 
 

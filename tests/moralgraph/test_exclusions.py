@@ -14,7 +14,6 @@ from moralgraph import services
 from moralgraph.errors import MoralGraphError
 from moralgraph.exports.files import scope_of
 from moralgraph.models import (
-    GraphRebuildState,
     GraphSnapshot,
     ParticipantExclusion,
     UpgradeVote,
@@ -23,7 +22,7 @@ from moralgraph.models import (
 from moralgraph.selectors import integrity
 from moralgraph.selectors.votes import LoadMethod, VoteScope, vote_rows_for_export, vote_table_load
 from moralgraph.services import snapshots
-from tests.factories import FAST_PARAMS, make_question, make_study
+from tests.factories import FAST_PARAMS, make_question, make_study, rebuild_requests
 
 pytestmark = pytest.mark.django_db
 
@@ -80,19 +79,15 @@ def test_setting_an_exclusion_twice_changes_nothing_and_is_for_the_study_only(
 ) -> None:
     study_id, people = _study_with_votes()
 
-    def requested() -> int:  # no state before the first request (votes' are after commit)
-        state = GraphRebuildState.objects.filter(study_id=study_id).first()
-        return state.requested_seq if state is not None else 0
-
-    start = requested()
+    start = rebuild_requests(study_id)
     first = services.participant_exclusion_set(
         study_id=study_id, participant_id=people[0], excluded=True, reason="bot"
     )
-    assert requested() == start + 1, "a change asks for a rebuild"
+    assert rebuild_requests(study_id) == start + 1, "a change asks for a rebuild"
     again = services.participant_exclusion_set(
         study_id=study_id, participant_id=people[0], excluded=True, reason="bot"
     )
-    assert requested() == start + 1, "no change, no rebuild"
+    assert rebuild_requests(study_id) == start + 1, "no change, no rebuild"
     assert first.is_changed
     assert not again.is_changed
     assert first.snapshot_before_id is None, "no snapshot yet"

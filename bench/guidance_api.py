@@ -37,13 +37,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import psycopg
 import uvicorn
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.interview_ws import Proc, free_port  # noqa: E402
+from bench.support import HttpConnection, fresh_database  # noqa: E402
 
 BENCH_DB = "mge_bench_api"
 SLUG = "bench-api"
@@ -86,15 +86,6 @@ def _bare() -> Any:
 
 
 # --- the database: a study with a snapshot, and a token ---------------------------------------
-
-
-def prepare_database(server_url: str, env: dict[str, str]) -> None:
-    with psycopg.connect(server_url + "postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {BENCH_DB}")
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--verbosity", "0"], cwd=REPO, env=env, check=True
-    )
 
 
 def reference_dump() -> Path | None:
@@ -210,32 +201,17 @@ class Result:
         return len(self.ms) / self.seconds if self.seconds else 0.0
 
 
-class Connection:
+class Connection(HttpConnection):
+    """A client of the API with its bearer token."""
+
     def __init__(self, port: int, token: str) -> None:
-        self.port, self.token = port, token
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
+        super().__init__(port)
+        self.token = token
 
     async def get(self, path: str) -> tuple[int, bytes]:
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
-        assert self.reader is not None
-        self.writer.write(
-            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
-            f"Authorization: Bearer {self.token}\r\nAccept: application/json\r\n\r\n".encode()
-        )
-        status_line = await self.reader.readuntil(b"\r\n")
-        length = 0  # both servers send Content-Length (never chunked)
-        while (line := await self.reader.readuntil(b"\r\n")) != b"\r\n":
-            key, _, value = line.partition(b":")
-            if key.strip().lower() == b"content-length":
-                length = int(value.strip())
-        return int(status_line.split()[1]), await self.reader.readexactly(length)
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-        self.writer = None
+        headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
+        status, _, body = await self.request("GET", path, headers)
+        return status, body
 
 
 async def drive(
@@ -331,7 +307,7 @@ def main() -> None:
         f"{platform.python_version()}; {args.workers} process(es) per server; "
         f"{args.duration:g} s per level; load client on the same machine"
     )
-    prepare_database(args.database_url, env)
+    fresh_database(args.database_url, BENCH_DB, env)
     dump = None if args.synthetic else reference_dump()
     import django
 

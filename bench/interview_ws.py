@@ -55,12 +55,13 @@ from pathlib import Path
 from typing import Any
 
 import openai
-import psycopg
 import uvicorn
 from websockets.asyncio.client import connect
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from bench.support import fresh_database  # noqa: E402
 
 BENCH_DB = "mge_bench_ws"
 TOKENS_PER_ANSWER = 150
@@ -264,15 +265,6 @@ class Proc:
 
 
 # --- the database and the participants ---------------------------------------------------
-
-
-def prepare_database(server_url: str, env: dict[str, str]) -> None:
-    with psycopg.connect(server_url + "postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {BENCH_DB}")
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--verbosity", "0"], cwd=REPO, env=env, check=True
-    )
 
 
 def create_interviews(count: int) -> list[tuple[int, str]]:
@@ -503,7 +495,7 @@ def main() -> None:
         + ("; servers pinned to core 0, load client and fake server to core 1" if args.pin else "")
     )
     server_core, client_core = (0, 1) if args.pin else (None, None)
-    prepare_database(args.database_url, env)
+    fresh_database(args.database_url, BENCH_DB, env)
     sessions = create_interviews(max(args.levels))
     me = [sys.executable, str(Path(__file__).resolve())]
     procs: list[Proc] = []

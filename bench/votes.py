@@ -40,7 +40,6 @@ import os
 import platform
 import random
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -50,13 +49,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
-import psycopg
 import uvicorn
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.interview_ws import Proc, free_port  # noqa: E402
+from bench.support import Headers, HttpConnection, fresh_database  # noqa: E402
 
 BENCH_DB = "mge_bench_votes"
 POLIS_PEAK = 65.0  # votes/s, Polis' published peak
@@ -162,19 +161,6 @@ def _bare() -> Any:
 # --- the database: a study, stories, participants who have drawn them ----------------------
 
 
-def prepare_database(server_url: str, env: dict[str, str]) -> None:
-    with psycopg.connect(server_url + "postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {BENCH_DB}")
-    for command in (["migrate"], ["collectstatic", "--noinput"]):  # as a deployment does
-        subprocess.run(
-            [sys.executable, "manage.py", *command, "--verbosity", "0"],
-            cwd=REPO,
-            env=env,
-            check=True,
-        )
-
-
 def seed(participants: int, stories: int) -> tuple[int, list[tuple[int, str]]]:
     """The study's id and, per participant, (id, session key)."""
     import django
@@ -266,49 +252,24 @@ class Result:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
-class Connection:
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
+class Connection(HttpConnection):
+    """A participant's browser: its cookies and the Origin a browser sends."""
 
-    async def request(
+    async def browse(
         self,
         method: str,
         path: str,
         cookies: str,
         body: bytes = b"",
         content_type: str = "application/x-www-form-urlencoded",
-        extra: str = "",
-    ) -> tuple[int, dict[bytes, list[bytes]], bytes]:
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
-        assert self.reader is not None
-        head = (
-            f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
-            f"Origin: http://127.0.0.1:{self.port}\r\nCookie: {cookies}\r\n"
-        )
+        csrf: str = "",
+    ) -> tuple[int, Headers, bytes]:
+        headers = {"Origin": f"http://127.0.0.1:{self.port}", "Cookie": cookies}
         if method == "POST":
-            head += f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n{extra}"
-        self.writer.write(head.encode() + b"\r\n" + body)
-        status_line = await self.reader.readuntil(b"\r\n")
-        headers: dict[bytes, list[bytes]] = {}
-        while (line := await self.reader.readuntil(b"\r\n")) != b"\r\n":
-            key, _, value = line.partition(b":")
-            headers.setdefault(key.strip().lower(), []).append(value.strip())
-        if b"chunked" in b"".join(headers.get(b"transfer-encoding", [])):
-            payload = b""
-            while size := int((await self.reader.readuntil(b"\r\n")).strip(), 16):
-                payload += (await self.reader.readexactly(size + 2))[:-2]
-            await self.reader.readuntil(b"\r\n")
-        else:
-            payload = await self.reader.readexactly(int(headers.get(b"content-length", [b"0"])[0]))
-        return int(status_line.split()[1]), headers, payload
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-        self.writer = None
+            headers["Content-Type"] = content_type
+        if csrf:
+            headers["X-CSRFToken"] = csrf
+        return await self.request(method, path, headers, body)
 
 
 async def judge_by_script(
@@ -317,7 +278,7 @@ async def judge_by_script(
     """A browser with script: the page once, then a JSON vote per story."""
     path = f"/s/{SLUG}/stories/"
     cookies = f"sessionid={session}"
-    status, headers, page = await conn.request("GET", path, cookies)
+    status, headers, page = await conn.browse("GET", path, cookies)
     result.requests += 1
     token, stories = TOKEN.search(page), HYPOTHESIS.findall(page)
     csrf = [c for c in headers.get(b"set-cookie", []) if c.startswith(b"csrftoken=")]
@@ -326,7 +287,7 @@ async def judge_by_script(
         return
     if csrf:
         cookies = f"sessionid={session}; {csrf[0].split(b';')[0].decode()}"
-    header = f"X-CSRFToken: {token.group(1).decode()}\r\n"
+    csrf_token = token.group(1).decode()
     for story in dict.fromkeys(stories):
         if time.monotonic() >= stop:
             return
@@ -336,8 +297,8 @@ async def judge_by_script(
             "reason": "",
         }
         sent = time.perf_counter()
-        status, _, answer = await conn.request(
-            "POST", VOTE_PATH, cookies, json.dumps(vote).encode(), "application/json", header
+        status, _, answer = await conn.browse(
+            "POST", VOTE_PATH, cookies, json.dumps(vote).encode(), "application/json", csrf_token
         )
         result.requests += 1
         if status != 200:
@@ -356,7 +317,7 @@ async def judge_by_form(
     path = f"/s/{SLUG}/stories/"
     cookies = f"sessionid={session}"
     while time.monotonic() < stop:
-        status, headers, page = await conn.request("GET", path, cookies)
+        status, headers, page = await conn.browse("GET", path, cookies)
         result.requests += 1
         if status == 302:  # every story judged: on to the survey
             return
@@ -374,7 +335,7 @@ async def judge_by_form(
             "reason": "",
         }
         sent = time.perf_counter()
-        status, _, page = await conn.request("POST", path, cookies, urlencode(form).encode())
+        status, _, page = await conn.browse("POST", path, cookies, urlencode(form).encode())
         result.requests += 1
         if status != 302:
             result.fail(f"POST {status}: {page[:200]!r}")
@@ -534,7 +495,7 @@ def main() -> None:
         f"= 0/60); load client on the same machine"
     )
     script = args.path == "script"
-    prepare_database(args.database_url, env)
+    fresh_database(args.database_url, BENCH_DB, env, static=True)
     study_id, people = seed(args.participants, args.stories)
     django_port, bare_port = free_port(), free_port()
     uvicorn_argv = ["--host", "127.0.0.1", "--log-level", "warning", "--no-access-log"]

@@ -6,6 +6,7 @@ from elicitation import (
     legitimacy_views,
     ratification_views,
     resume_views,
+    review_views,
     views,
     vote_api,
     withdrawal_views,
@@ -21,6 +22,7 @@ urlpatterns = [
     path("s/<slug:slug>/wise-values/", views.wise_values, name="wise_values"),
     path("s/<slug:slug>/stories/", views.upgrade_votes, name="upgrade_votes"),
     path("s/<slug:slug>/stories/vote", vote_api.story_vote, name="story_vote"),
+    path("s/<slug:slug>/stories/review/", review_views.stories_review, name="stories_review"),
     path("s/<slug:slug>/survey/", views.survey, name="survey"),
     path("s/<slug:slug>/done/", finish_views.finish, name="finish"),
     path(

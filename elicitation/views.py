@@ -20,8 +20,10 @@ from elicitation.models import Interview, Participant, Study
 from elicitation.participant_session import session_participant_add, session_participant_ids
 from elicitation.resume_views import resume_code_for
 from elicitation.schemas import SURVEY_ITEMS, SURVEY_SCALE
+from elicitation.selectors import story_review
 from elicitation.steps import journey_minutes
 from elicitation.steps import journey_steps as _steps
+from elicitation.survey_draft import survey_draft, survey_draft_clear, survey_draft_keep
 
 Stage = Participant.Stage
 
@@ -355,15 +357,21 @@ def survey(request: HttpRequest, slug: str) -> HttpResponse:
         answer = parse_id(request.POST.get(item.key, ""))
         if answer is not None:
             answers[item.key] = answer
+    comment = request.POST.get("comment", "")
+    if request.method == "POST" and request.POST.get("back"):
+        # Back to the stories: the answers so far wait, unchecked, for the participant's return.
+        survey_draft_keep(request, participant, answers, comment)
+        return redirect("elicitation:stories_review", slug=study.slug)
     if request.method == "POST":
         try:
-            services.survey_submit(
-                participant=participant, answers=answers, comment=request.POST.get("comment", "")
-            )
+            services.survey_submit(participant=participant, answers=answers, comment=comment)
         except ApplicationError as exc:
             error = exc.message
         else:
+            survey_draft_clear(request, participant)
             return redirect("elicitation:finish", slug=study.slug)
+    else:
+        answers, comment = survey_draft(request, participant)
     items = [
         {
             "key": item.key,
@@ -380,8 +388,9 @@ def survey(request: HttpRequest, slug: str) -> HttpResponse:
             "study": study,
             "items": items,
             "scale": [(value, _(label)) for value, label in SURVEY_SCALE],
-            "comment": request.POST.get("comment", ""),
+            "comment": comment,
             "error": error,
+            "can_go_back": story_review.has_judged_stories(participant=participant),
             "steps": _steps(study, "survey"),
             "resume_code": resume_code_for(request, participant),
         },

@@ -163,6 +163,7 @@ from elicitation.services.study_setup import (
     study_create,
     study_settings_update,
 )
+from elicitation.services.vote_review import upgrade_vote_revise
 from elicitation.services.withdrawal import (
     UNKNOWN_CODE,
     WithdrawalOutcome,
@@ -284,6 +285,7 @@ __all__ = [
     "survey_submit",
     "title_max_chars",
     "upgrade_hypotheses_assign",
+    "upgrade_vote_revise",
     "upgrade_vote_submit",
     "upgrade_votes_continue",
     "values_card_approve",

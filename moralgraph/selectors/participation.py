@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from moralgraph.graph import winner_tied_ids
@@ -125,6 +126,31 @@ def hypotheses_judged(*, participant_id: int, hypothesis_ids: Iterable[int]) -> 
             participant_id=participant_id, hypothesis_id__in=set(hypothesis_ids)
         ).values_list("hypothesis_id", flat=True)
     )
+
+
+@dataclass(frozen=True)
+class StoryJudgement:
+    """A participant's current judgement of one story: their vote on its pair and context."""
+
+    hypothesis_id: int
+    vote_id: int
+    choice: str
+    reason: str
+    updated_at: datetime
+
+
+def story_judgements(
+    *, participant_id: int, hypothesis_ids: Iterable[int]
+) -> dict[int, StoryJudgement]:
+    """The participant's votes on these stories, by story id (stories not judged are absent;
+    a story is one pair and context, so it has at most one vote per participant)."""
+    rows = UpgradeVote.objects.filter(
+        participant_id=participant_id, hypothesis_id__in=set(hypothesis_ids)
+    ).values_list("hypothesis_id", "pk", "choice", "reason", "updated_at")
+    return {
+        hypothesis_id: StoryJudgement(hypothesis_id, vote_id, choice, reason, updated_at)
+        for hypothesis_id, vote_id, choice, reason, updated_at in rows
+    }
 
 
 def participant_has_voted(*, participant_id: int) -> bool:

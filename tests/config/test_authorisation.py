@@ -89,6 +89,7 @@ RULES: dict[str, Rule] = {
     "elicitation:wise_values": Rule("journey"),
     "elicitation:upgrade_votes": Rule("journey"),
     "elicitation:story_vote": Rule("journey_api", POST),
+    "elicitation:stories_review": Rule("journey"),
     "elicitation:survey": Rule("journey"),
     "elicitation:finish": Rule("journey"),
     "elicitation:withdraw": Rule("public"),

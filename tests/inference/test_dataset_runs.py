@@ -15,19 +15,7 @@ from inference.scenarios import load_scenarios
 from inference.targets import Snapshot
 from inference.testing import FakeLLMServer
 from inference.training_data import plan_examples
-from tests.inference_jobs.conftest import llm_args, read_jsonl, script_answers_by_value
-
-
-def run_dataset(
-    kind: str,
-    fake: FakeLLMServer,
-    snapshot_path: Path,
-    scenarios_path: Path,
-    out: Path,
-    *extra: str,
-) -> int:
-    args = ["dataset", str(snapshot_path), "--kind", kind, "--out", str(out)]
-    return main([*args, "--scenarios", str(scenarios_path), *llm_args(fake, *extra)])
+from tests.inference_jobs.conftest import llm_args, read_jsonl, run_dataset, script_answers_by_value
 
 
 def answer_requests(fake: FakeLLMServer) -> list[tuple[str, str]]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from inference.cli import EXIT_OK, main
+from inference.cli import EXIT_OK
 from inference.pair_quality import (
     IDENTICAL,
     INDISTINCT,
@@ -20,7 +20,7 @@ from inference.scenarios import load_scenarios
 from inference.targets import Snapshot, ValueCard
 from inference.testing import FakeLLMServer
 from inference.training_data import plan_examples
-from tests.inference_jobs.conftest import llm_args, read_jsonl
+from tests.inference_jobs.conftest import read_jsonl, run_dataset
 
 SAME = "Take a breath. What matters most to you here?"
 
@@ -44,13 +44,6 @@ COMFORT = ValueCard(
         "GENTLE routines that soothe anxiety before deciding",
     ),
 )
-
-
-def run_dataset(
-    kind: str, fake: FakeLLMServer, snapshot_path: Path, scenarios_path: Path, out: Path
-) -> int:
-    args = ["dataset", str(snapshot_path), "--kind", kind, "--out", str(out)]
-    return main([*args, "--scenarios", str(scenarios_path), *llm_args(fake)])
 
 
 @pytest.mark.parametrize(

@@ -11,30 +11,18 @@ from typing import Any
 import pytest
 import yaml
 
-from inference.cli import EXIT_OK, main
+from inference.cli import EXIT_OK
 from inference.targets import Snapshot, load_snapshot
 from inference.testing import FakeLLMServer
 from inference.uncertainty import is_tie, question_ids, questions_for, tied_value_ids
 from tests.inference_jobs.conftest import (
     SCENARIOS_PER_CONTEXT,
-    llm_args,
     read_jsonl,
+    run_dataset,
     script_answers_by_value,
 )
 
 DECISIONS = "When making decisions"
-
-
-def run_dataset(
-    kind: str,
-    fake: FakeLLMServer,
-    snapshot_path: Path,
-    scenarios_path: Path,
-    out: Path,
-    *extra: str,
-) -> int:
-    args = ["dataset", str(snapshot_path), "--kind", kind, "--out", str(out)]
-    return main([*args, "--scenarios", str(scenarios_path), *llm_args(fake, *extra)])
 
 
 def contexts_of(records: list[dict[str, Any]]) -> set[str]:

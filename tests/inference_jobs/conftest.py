@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from inference.cli import main
 from inference.targets import Snapshot, load_snapshot
 from inference.testing import FakeLLMServer
 from tests.support.reference import write_reference_snapshot
@@ -87,6 +88,20 @@ def llm_args(fake: FakeLLMServer, *extra: str) -> list[str]:
         "--no-progress",
         *extra,
     ]
+
+
+def run_dataset(
+    kind: str,
+    fake: FakeLLMServer,
+    snapshot_path: Path,
+    scenarios_path: Path,
+    out: Path,
+    *extra: str,
+) -> int:
+    """`python -m inference dataset` of this kind on the snapshot and scenarios, against the
+    fake server (`extra`: more options); its exit code."""
+    args = ["dataset", str(snapshot_path), "--kind", kind, "--out", str(out)]
+    return main([*args, "--scenarios", str(scenarios_path), *llm_args(fake, *extra)])
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:

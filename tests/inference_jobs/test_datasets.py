@@ -18,6 +18,7 @@ from tests.inference_jobs.conftest import (
     answer_text,
     llm_args,
     read_jsonl,
+    run_dataset,
     script_answers_by_value,
 )
 
@@ -27,22 +28,8 @@ def kept_winners(snapshot: Snapshot) -> list[ContextWinner]:
     return [w for w in snapshot.winners if left_out(snapshot, w, Thresholds()) is None]
 
 
-def run_dataset(
-    kind: str, fake: FakeLLMServer, snapshot_path: Path, scenarios_path: Path, out: Path
-) -> int:
-    return main(
-        [
-            "dataset",
-            str(snapshot_path),
-            "--kind",
-            kind,
-            "--out",
-            str(out),
-            "--scenarios",
-            str(scenarios_path),
-            *llm_args(fake, "--concurrency", "8"),
-        ]
-    )
+# Eight requests at once, as a run on a served model would send them.
+CONCURRENCY = ("--concurrency", "8")
 
 
 def kept_edge(snapshot: Snapshot, edge: dict[str, Any], context: str) -> dict[str, Any]:
@@ -94,7 +81,10 @@ def test_sft_answers_are_guided_by_the_winning_values_policies(
 ) -> None:
     script_answers_by_value(fake_llm, snapshot)
 
-    assert run_dataset("sft", fake_llm, snapshot_path, scenarios_path, tmp_path) == EXIT_OK
+    assert (
+        run_dataset("sft", fake_llm, snapshot_path, scenarios_path, tmp_path, *CONCURRENCY)
+        == EXIT_OK
+    )
 
     records = read_jsonl(tmp_path / "sft.jsonl")
     assert 0 < len(kept_winners(snapshot)) < len(snapshot.winners)
@@ -149,7 +139,10 @@ def test_dpo_chosen_follows_the_wiser_value_of_a_kept_edge(
 ) -> None:
     script_answers_by_value(fake_llm, snapshot)
 
-    assert run_dataset("dpo", fake_llm, snapshot_path, scenarios_path, tmp_path) == EXIT_OK
+    assert (
+        run_dataset("dpo", fake_llm, snapshot_path, scenarios_path, tmp_path, *CONCURRENCY)
+        == EXIT_OK
+    )
 
     records = read_jsonl(tmp_path / "dpo.jsonl")
     expected = sum(len(snapshot.kept_edges_in(w.context)) for w in snapshot.winners)
@@ -191,7 +184,10 @@ def test_kto_labels_the_winner_desirable_and_the_values_it_beat_undesirable(
 ) -> None:
     script_answers_by_value(fake_llm, snapshot)
 
-    assert run_dataset("kto", fake_llm, snapshot_path, scenarios_path, tmp_path) == EXIT_OK
+    assert (
+        run_dataset("kto", fake_llm, snapshot_path, scenarios_path, tmp_path, *CONCURRENCY)
+        == EXIT_OK
+    )
 
     records = read_jsonl(tmp_path / "kto.jsonl")
     beaten = {
@@ -235,11 +231,17 @@ def test_kto_labels_the_winner_desirable_and_the_values_it_beat_undesirable(
 def test_a_rerun_of_a_finished_dataset_sends_nothing(
     fake_llm: FakeLLMServer, snapshot_path: Path, scenarios_path: Path, tmp_path: Path
 ) -> None:
-    assert run_dataset("sft", fake_llm, snapshot_path, scenarios_path, tmp_path) == EXIT_OK
+    assert (
+        run_dataset("sft", fake_llm, snapshot_path, scenarios_path, tmp_path, *CONCURRENCY)
+        == EXIT_OK
+    )
     before = (tmp_path / "sft.jsonl").read_bytes()
     fake_llm.reset()
 
-    assert run_dataset("sft", fake_llm, snapshot_path, scenarios_path, tmp_path) == EXIT_OK
+    assert (
+        run_dataset("sft", fake_llm, snapshot_path, scenarios_path, tmp_path, *CONCURRENCY)
+        == EXIT_OK
+    )
 
     assert fake_llm.chat_requests() == []
     assert (tmp_path / "sft.jsonl").read_bytes() == before
@@ -252,7 +254,10 @@ def test_a_folder_made_with_another_model_is_refused(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert run_dataset("sft", fake_llm, snapshot_path, scenarios_path, tmp_path) == EXIT_OK
+    assert (
+        run_dataset("sft", fake_llm, snapshot_path, scenarios_path, tmp_path, *CONCURRENCY)
+        == EXIT_OK
+    )
     args = ["dataset", str(snapshot_path), "--kind", "sft", "--out", str(tmp_path)]
     args += ["--scenarios", str(scenarios_path), *llm_args(fake_llm)]
     args[args.index("fake-model")] = "another-model"

@@ -99,13 +99,13 @@ def fake_llm(fake_llm_server: FakeLLMServer) -> Iterator[FakeLLMServer]:
 
 @pytest.fixture(autouse=True)
 def _servers_quiet_before_flush(request: pytest.FixtureRequest) -> Iterator[None]:
-    """A transactional test empties every table when it ends. When it used the ASGI server or
-    the worker, those processes may still be finishing work the test set off (a confirmed
-    card's follow-ups, a paced rebuild round); emptying the tables under them deadlocks (seen
-    in CI). Such a test waits for their statements to end first."""
+    """A transactional test empties every table when it ends. A server or worker subprocess
+    (started for this test or an earlier one: the worker takes any test's tasks) may still be
+    finishing work the test set off (a submitted card's screening, a paced rebuild round);
+    emptying the tables under it deadlocks (seen in CI). Such a test waits for their
+    statements to end first (one query when they are idle)."""
     marker = request.node.get_closest_marker("django_db")
-    uses_servers = {"asgi_server", "celery_worker"} & set(request.fixturenames)
-    if marker is None or not marker.kwargs.get("transaction") or not uses_servers:
+    if marker is None or not marker.kwargs.get("transaction"):
         yield
         return
     # Set up the database fixture first, so that this fixture's teardown runs before its flush.

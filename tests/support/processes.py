@@ -77,6 +77,9 @@ class ManagedProcess:
         return self.proc.returncode
 
 
+SUBPROCESS_APP_NAME = "mge-test-subprocess"
+
+
 def base_env(**overrides: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
     env.pop("DJANGO_SETTINGS_MODULE", None)
@@ -85,6 +88,9 @@ def base_env(**overrides: str) -> dict[str, str]:
             "DJANGO_SETTINGS_MODULE": "config.settings",
             "PATH": f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
             "PYTHONUNBUFFERED": "1",
+            # libpq names the subprocess's database sessions, so that a test can wait for
+            # theirs without counting its own (wait_db_quiet).
+            "PGAPPNAME": SUBPROCESS_APP_NAME,
         }
     )
     env.update(overrides)
@@ -184,16 +190,17 @@ def _http_ok(url: str, proc: ManagedProcess) -> bool:
 
 
 def wait_db_quiet(timeout: float = 15.0) -> None:
-    """Wait until no other session is running a statement or holding a transaction open on
-    the test database (a server or worker subprocess finishing work a test set off), so the
-    test's teardown can empty the tables without a deadlock."""
+    """Wait until no server or worker subprocess is running a statement or holding a
+    transaction open on the test database (finishing work a test set off), so the test's
+    teardown can empty the tables without a deadlock."""
     from django.db import connection
 
     def quiet() -> bool:
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND pid <> pg_backend_pid() AND state IN ('active', 'idle in transaction')"
+                "AND application_name = %s AND state IN ('active', 'idle in transaction')",
+                [SUBPROCESS_APP_NAME],
             )
             row = cursor.fetchone()
         return row is not None and row[0] == 0

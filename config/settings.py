@@ -140,7 +140,16 @@ LLM_MODEL = env.str("LLM_MODEL", default="gpt-4o")
 LLM_API_KEY = env.str("LLM_API_KEY", default="")
 LLM_TIMEOUT_S = env.float("LLM_TIMEOUT_S", default=30.0)
 LLM_MAX_RETRIES = env.int("LLM_MAX_RETRIES", default=3)
+# Embeddings for canonicalisation, from the same server. A multilingual study needs a
+# multilingual model, so that a card and its translation are near neighbours: OpenAI's
+# text-embedding-3-* are; a vLLM deployment serves one such as BAAI/bge-m3 or
+# intfloat/multilingual-e5-large (README). "offline-hash-v1", the local hashed embedding,
+# compares words and never finds a card's match in another language.
 EMBED_MODEL = env.str("EMBED_MODEL", default="text-embedding-3-small")
+# The embedding model's own server, when it is not LLM_BASE_URL's (vLLM serves one model per
+# server; compose runs the embedding model beside the chat model). Empty: LLM_BASE_URL.
+EMBED_BASE_URL = env.str("EMBED_BASE_URL", default="")
+EMBED_API_KEY = env.str("EMBED_API_KEY", default="")
 
 # --- Auth, sessions, security -------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

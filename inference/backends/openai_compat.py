@@ -77,10 +77,16 @@ class OpenAICompatGateway(Gateway):
         embed_model: str | None = None,
         timeout_s: float = 30.0,
         retry: RetryPolicy | None = None,
+        embed_base_url: str | None = None,
+        embed_api_key: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         # vLLM and the fake server accept any key; the SDK insists on one.
         self._api_key = api_key or "not-needed"
+        # Embeddings may come from a server of their own (vLLM serves one model per server:
+        # a multilingual embedding model beside the chat model); by default the same one.
+        self.embed_base_url = (embed_base_url or base_url).rstrip("/")
+        self._embed_api_key = embed_api_key or self._api_key
         self.model = model or DEFAULT_CHAT_MODEL
         self.embed_model = embed_model or DEFAULT_EMBED_MODEL
         self.timeout_s = timeout_s
@@ -90,26 +96,35 @@ class OpenAICompatGateway(Gateway):
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, openai.AsyncOpenAI] = (
             weakref.WeakKeyDictionary()
         )
+        self._embed_clients: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, openai.AsyncOpenAI
+        ] = weakref.WeakKeyDictionary()
 
     # -- clients -------------------------------------------------------------------------
 
-    def _client(self) -> openai.AsyncOpenAI:
+    def _client(self, *, embeddings: bool = False) -> openai.AsyncOpenAI:
+        """This loop's client of the chat server, or of the embedding server when it is
+        another one."""
+        own = embeddings and self.embed_base_url != self.base_url
+        clients = self._embed_clients if own else self._clients
         loop = asyncio.get_running_loop()
-        client = self._clients.get(loop)
+        client = clients.get(loop)
         if client is None:
             client = StrictAsyncOpenAI(
-                base_url=self.base_url,
-                api_key=self._api_key,
+                base_url=self.embed_base_url if own else self.base_url,
+                api_key=self._embed_api_key if own else self._api_key,
                 timeout=self.timeout_s,
                 max_retries=0,
             )
-            self._clients[loop] = client
+            clients[loop] = client
         return client
 
     async def aclose(self) -> None:
-        client = self._clients.pop(asyncio.get_running_loop(), None)
-        if client is not None:
-            await client.close()
+        loop = asyncio.get_running_loop()
+        for clients in (self._clients, self._embed_clients):
+            client = clients.pop(loop, None)
+            if client is not None:
+                await client.close()
 
     # -- chat ----------------------------------------------------------------------------
 
@@ -256,11 +271,12 @@ class OpenAICompatGateway(Gateway):
             lambda client: client.embeddings.create(
                 input=texts, model=name, encoding_format="float"
             ),
+            embeddings=True,
         )
         data = sorted(response.data, key=lambda item: item.index)
         if len(data) != len(texts):
             raise LLMError(
-                f"The model server at {self.base_url} returned {len(data)} embeddings "
+                f"The model server at {self.embed_base_url} returned {len(data)} embeddings "
                 f"for {len(texts)} texts."
             )
         return Embeddings(
@@ -279,13 +295,17 @@ class OpenAICompatGateway(Gateway):
     # -- retries and errors --------------------------------------------------------------
 
     async def _with_retries[T](
-        self, what: str, call: Callable[[openai.AsyncOpenAI], Awaitable[T]]
+        self,
+        what: str,
+        call: Callable[[openai.AsyncOpenAI], Awaitable[T]],
+        *,
+        embeddings: bool = False,
     ) -> T:
         attempt = 0
         while True:
             attempt += 1
             try:
-                return await call(self._client())
+                return await call(self._client(embeddings=embeddings))
             except openai.APIStatusError as exc:
                 if not is_retryable_status(exc.status_code):
                     raise self._error_for(exc, what, attempts=attempt) from exc
@@ -301,7 +321,8 @@ class OpenAICompatGateway(Gateway):
 
     def _error_for(self, exc: openai.OpenAIError, what: str, *, attempts: int) -> LLMError:
         tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
-        where = f"the model server at {self.base_url}"
+        server = self.embed_base_url if what == "embeddings" else self.base_url
+        where = f"the model server at {server}"
         if isinstance(exc, openai.APITimeoutError):
             return LLMTimeout(
                 f"The {what} request to {where} timed out after {self.timeout_s:g} s ({tries})."

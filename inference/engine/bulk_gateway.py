@@ -44,7 +44,10 @@ class MeteredGateway(OpenAICompatGateway):
         ] = weakref.WeakKeyDictionary()
         self._next_shard = 0
 
-    def _client(self) -> openai.AsyncOpenAI:
+    def _client(self, *, embeddings: bool = False) -> openai.AsyncOpenAI:
+        if embeddings and self.embed_base_url != self.base_url:
+            # Embeddings from their own server: a few requests, the plain client suffices.
+            return super()._client(embeddings=True)
         loop = asyncio.get_running_loop()
         shards = self._shards.get(loop)
         if shards is None:

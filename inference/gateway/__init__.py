@@ -45,8 +45,12 @@ def build_gateway(
     max_retries: int = 3,
     retry_base_delay_s: float = 0.5,
     retry_max_delay_s: float = 8.0,
+    embed_base_url: str | None = None,
+    embed_api_key: str | None = None,
 ) -> Gateway:
-    """The OpenAI-compatible backend when ``base_url`` is set, else the offline backend."""
+    """The OpenAI-compatible backend when ``base_url`` is set, else the offline backend.
+    Embeddings go to ``embed_base_url`` (with ``embed_api_key``) when set, else to
+    ``base_url``."""
     # Imported here: the backends build on this package's base and types.
     from inference.backends.offline import OfflineGateway
     from inference.backends.openai_compat import OpenAICompatGateway, RetryPolicy
@@ -63,6 +67,8 @@ def build_gateway(
                 base_delay_s=retry_base_delay_s,
                 max_delay_s=retry_max_delay_s,
             ),
+            embed_base_url=embed_base_url,
+            embed_api_key=embed_api_key,
         )
     return OfflineGateway(model=model, embed_model=embed_model)
 
@@ -76,6 +82,8 @@ def _cached_gateway(
     embed_model: str,
     timeout_s: float,
     max_retries: int,
+    embed_base_url: str = "",
+    embed_api_key: str = "",
 ) -> Gateway:
     if backend == "offline":
         return build_gateway(
@@ -88,12 +96,14 @@ def _cached_gateway(
         embed_model=embed_model,
         timeout_s=timeout_s,
         max_retries=max_retries,
+        embed_base_url=embed_base_url or None,
+        embed_api_key=embed_api_key or None,
     )
 
 
 def gateway_from_settings(settings: Any, *, backend: str | None = None, model: str = "") -> Gateway:
     """The gateway an app's settings describe (LLM_BASE_URL, LLM_API_KEY, LLM_MODEL,
-    EMBED_MODEL, LLM_TIMEOUT_S, LLM_MAX_RETRIES, read as attributes: this package does not
+    EMBED_MODEL, EMBED_BASE_URL, EMBED_API_KEY, LLM_TIMEOUT_S, LLM_MAX_RETRIES, read as attributes: this package does not
     import Django). One gateway per configuration is kept and shared.
 
     The configured backend by default; `backend="offline"` forces the offline one, and without
@@ -110,6 +120,8 @@ def gateway_from_settings(settings: Any, *, backend: str | None = None, model: s
         getattr(settings, "EMBED_MODEL", "") or "",
         float(getattr(settings, "LLM_TIMEOUT_S", 30)),
         int(getattr(settings, "LLM_MAX_RETRIES", 3)),
+        getattr(settings, "EMBED_BASE_URL", "") or "",
+        getattr(settings, "EMBED_API_KEY", "") or "",
     )
 
 

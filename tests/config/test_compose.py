@@ -18,13 +18,16 @@ from tests.support.processes import REPO, VENV_BIN, ManagedProcess, free_port, w
 
 COMPOSE = REPO / "compose.yaml"
 DOTENV = {"DJANGO_SECRET_KEY": "compose-test-secret-key-0123456789-abcdefghijklmnopqrstuv"}
-_VAR = re.compile(r"\$\{(?P<name>\w+)(?::(?P<op>[-?])(?P<arg>[^}]*))?\}")
+_VAR = re.compile(r"\$\{(?P<name>\w+)(?:(?P<colon>:?)(?P<op>[-?])(?P<arg>[^}]*))?\}")
 
 
 def _interpolate(text: str, env: dict[str, str]) -> str:
+    """Compose's interpolation: with ":-" ("?") an empty value takes the default (fails), with
+    "-" only an unset one does."""
+
     def replace(match: re.Match[str]) -> str:
         name, op, arg = match["name"], match["op"], match["arg"]
-        if env.get(name):
+        if env.get(name) or (name in env and op and not match["colon"]):
             return env[name]
         if op == "?":
             raise AssertionError(f"compose requires {name}: {arg}")
@@ -40,12 +43,36 @@ def compose() -> dict[str, Any]:
 
 def test_services_and_their_wiring(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    assert set(services) == {"postgres", "redis", "migrate", "web", "worker", "beat", "vllm"}
+    assert set(services) == {
+        "postgres",
+        "redis",
+        "migrate",
+        "web",
+        "worker",
+        "beat",
+        "vllm",
+        "vllm-embed",
+    }
     assert services["vllm"]["profiles"] == ["gpu"]
     assert "--enable-auto-tool-choice" in services["vllm"]["command"]
+    # Two vLLM servers share the GPU: their memory shares must fit in it together.
+    shares = [
+        float(
+            services[name]["command"][
+                services[name]["command"].index("--gpu-memory-utilization") + 1
+            ]
+        )
+        for name in ("vllm", "vllm-embed")
+    ]
+    assert sum(shares) <= 0.95
+    assert services["vllm-embed"]["profiles"] == ["gpu"]
+    assert "bge-m3" in services["vllm-embed"]["command"][1]
     for name in ("web", "worker", "beat", "migrate"):
         env = services[name]["environment"]
         assert env["LLM_BASE_URL"].endswith("http://vllm:8000/v1}")
+        # A multilingual embedding model on its own server, unless EMBED_BASE_URL is set empty.
+        assert env["EMBED_BASE_URL"] == "${EMBED_BASE_URL-http://vllm-embed:8000/v1}"
+        assert env["EMBED_MODEL"] == "${EMBED_MODEL:-BAAI/bge-m3}"
         assert "@postgres:5432/" in env["DATABASE_URL"]
         assert env["REDIS_URL"].startswith("redis://redis:6379")
     assert services["web"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
@@ -74,6 +101,7 @@ def _local_env(
     env["DATABASE_URL"] = subprocess_env["DATABASE_URL"]
     env["REDIS_URL"] = subprocess_env["REDIS_URL"]
     env["LLM_BASE_URL"] = llm_url
+    env["EMBED_BASE_URL"] = llm_url
     env["DJANGO_ALLOWED_HOSTS"] = "127.0.0.1,localhost"
     path = f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
     return {

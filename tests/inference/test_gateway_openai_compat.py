@@ -200,6 +200,32 @@ async def test_embed_returns_one_vector_per_text(gateway: Gateway, fake_llm: Fak
     assert request["body"]["encoding_format"] == "float"
 
 
+async def test_embeddings_go_to_their_own_server_when_one_is_set(fake_llm: FakeLLMServer) -> None:
+    """vLLM serves one model per server: the multilingual embedding model has its own."""
+    with FakeLLMServer() as embedder:
+        gateway = build_gateway(
+            base_url=fake_llm.base_url,
+            api_key="chat-key",
+            model="fake-model",
+            embed_model="BAAI/bge-m3",
+            embed_base_url=embedder.base_url,
+            embed_api_key="embed-key",
+            max_retries=0,
+        )
+        try:
+            embeddings = await gateway.embed(["Cuidar de una amiga con honestidad"])
+            answer = await gateway.complete(MESSAGES)
+        finally:
+            await gateway.aclose()
+        [request] = embedder.requests("/v1/embeddings")
+        assert request["body"]["model"] == "BAAI/bge-m3"
+        assert embedder.chat_requests() == []
+    assert len(embeddings.vectors) == 1
+    assert answer.text
+    assert fake_llm.requests("/v1/embeddings") == []
+    assert len(fake_llm.chat_requests()) == 1
+
+
 async def test_embed_of_nothing_sends_nothing(gateway: Gateway, fake_llm: FakeLLMServer) -> None:
     assert (await gateway.embed([])).vectors == []
     assert fake_llm.requests() == []

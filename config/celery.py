@@ -22,6 +22,7 @@ LLM_TASKS = (
     "moralgraph.tasks.hypotheses_generate",
     "moralgraph.tasks.context_stories_generate",
     "moralgraph.tasks.inference_job_run",
+    "moralgraph.tasks.value_translate",
 )
 
 app = Celery("mge")

@@ -13,6 +13,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.views.decorators.http import require_http_methods
 
 from elicitation import ratelimits, services
@@ -67,7 +68,7 @@ def stories_review(request: HttpRequest, slug: str) -> HttpResponse:
     saved = parse_id(request.GET.get("saved", ""))
     forms = [
         _story_form(request, story, error if story.hypothesis_id == posted else "", saved)
-        for story in stories_judged(participant=participant)
+        for story in stories_judged(participant=participant, language=get_language())
     ]
     return render(
         request,

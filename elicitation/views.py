@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from elicitation import client_signals, ratelimits, selectors, services
@@ -280,7 +280,8 @@ def wise_values(request: HttpRequest, slug: str) -> HttpResponse:
         "elicitation/wise_values.html",
         {
             "study": study,
-            "values": selectors.values_in_order(value_ids=shown),
+            # Other people's values, each in the page's language where it has a translation.
+            "values": selectors.values_in_order(value_ids=shown, language=get_language()),
             "picked": picked,
             "required": required,
             "is_short": len(shown) < study.wise_values_shown,
@@ -326,7 +327,7 @@ def upgrade_votes(request: HttpRequest, slug: str) -> HttpResponse:
             # participant on to the survey.
             return redirect("elicitation:upgrade_votes", slug=study.slug)
     # Every story still to judge: the page's script shows them one after another.
-    screens = selectors.upgrade_screens_remaining(participant=participant)
+    screens = selectors.upgrade_screens_remaining(participant=participant, language=get_language())
     return render(
         request,
         "elicitation/upgrade_vote.html",

@@ -12,10 +12,11 @@ from typing import Any
 
 from celery import shared_task
 
-from inference.gateway import LLM_TASK_RETRY
+from inference.gateway import LLM_TASK_RETRY, TRANSIENT_ERRORS
+from moralgraph.errors import MoralGraphError
 from moralgraph.graph import Params
 from moralgraph.inference_jobs import runner
-from moralgraph.services import generation, named_snapshots, pipeline, snapshots
+from moralgraph.services import generation, named_snapshots, pipeline, snapshots, translations
 
 _retry: Any = LLM_TASK_RETRY
 
@@ -74,12 +75,28 @@ def context_stories_generate(study_id: int, context_id: int, run_id: str) -> lis
     return [h.pk for h in hypotheses]
 
 
+@shared_task(**_retry)
+def value_translate(value_id: int, language: str) -> int | None:
+    # Idempotent: a current translation (of the value's present wording) is not made again,
+    # and the write is an upsert on (value, language).
+    try:
+        translation = translations.value_translate(value_id=value_id, language=language)
+    except MoralGraphError as error:
+        if isinstance(error.__cause__, TRANSIENT_ERRORS):
+            raise error.__cause__ from error  # a timeout or an unavailable model: retried
+        raise
+    return translation.pk if translation is not None else None
+
+
 @shared_task
 def pipeline_sweep() -> dict[str, int]:
     # Idempotent: it only requests work that is due, and each request is idempotent itself.
     report = pipeline.pipeline_sweep()
+    # Values still without a current translation (a lost task, a model that was down).
+    translation_requests = translations.values_translations_sweep()
     return {
         "studies": report.studies,
         "story_requests": report.story_requests,
         "rebuilds": report.rebuilds,
+        "translation_requests": translation_requests,
     }

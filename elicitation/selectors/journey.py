@@ -43,8 +43,10 @@ def wise_value_candidates(*, participant: Participant) -> list[int]:
     )
 
 
-def values_in_order(*, value_ids: list[int]) -> list[ValueCard]:
-    return graph.value_cards(value_ids=value_ids)
+def values_in_order(*, value_ids: list[int], language: str | None = None) -> list[ValueCard]:
+    """The values in this order; with `language` (the page's), each in the reader's language
+    where a translation of its wording exists, the original kept beside it."""
+    return graph.value_cards(value_ids=value_ids, language=language)
 
 
 @dataclass(frozen=True)
@@ -68,20 +70,26 @@ class UpgradeScreen:
         return f"to-{self.hypothesis_id}"
 
 
-def upgrade_screen_next(*, participant: Participant) -> UpgradeScreen | None:
+def upgrade_screen_next(
+    *, participant: Participant, language: str | None = None
+) -> UpgradeScreen | None:
     """The first story drawn for the participant that they have not judged yet."""
-    return next(iter(upgrade_screens_remaining(participant=participant, limit=1)), None)
+    screens = upgrade_screens_remaining(participant=participant, limit=1, language=language)
+    return next(iter(screens), None)
 
 
 def upgrade_screens_remaining(
-    *, participant: Participant, limit: int | None = None
+    *, participant: Participant, limit: int | None = None, language: str | None = None
 ) -> list[UpgradeScreen]:
     """The stories drawn for the participant that they have not judged yet, in order (a
-    story since removed from the graph is left out)."""
+    story since removed from the graph is left out). With `language` (the page's), the
+    values come in the reader's language where translated, as `values_in_order`."""
     drawn: list[int] = list(participant.upgrade_hypothesis_ids or [])
     judged = graph.hypotheses_judged(participant_id=participant.pk, hypothesis_ids=drawn)
     remaining = [h for h in drawn if h not in judged]
-    found = graph.story_screens(study_id=participant.study_id, hypothesis_ids=remaining)
+    found = graph.story_screens(
+        study_id=participant.study_id, hypothesis_ids=remaining, language=language
+    )
     screens: list[UpgradeScreen] = []
     for position, hypothesis_id in enumerate(drawn, start=1):
         if hypothesis_id in judged or (limit is not None and len(screens) >= limit):

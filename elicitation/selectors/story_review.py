@@ -33,12 +33,15 @@ class JudgedStory:
         return f"to-{self.hypothesis_id}"
 
 
-def stories_judged(*, participant: Participant) -> list[JudgedStory]:
+def stories_judged(*, participant: Participant, language: str | None = None) -> list[JudgedStory]:
     """The stories drawn for the participant that they judged, in the order they were shown
-    (a story since removed from the graph is left out)."""
+    (a story since removed from the graph is left out); with `language` (the page's), the
+    values in the reader's language where translated."""
     drawn = [int(i) for i in participant.upgrade_hypothesis_ids or []]
     judgements = graph.story_judgements(participant_id=participant.pk, hypothesis_ids=drawn)
-    screens = graph.story_screens(study_id=participant.study_id, hypothesis_ids=judgements)
+    screens = graph.story_screens(
+        study_id=participant.study_id, hypothesis_ids=judgements, language=language
+    )
     judged: list[JudgedStory] = []
     for position, hypothesis_id in enumerate(drawn, start=1):
         judgement, screen = judgements.get(hypothesis_id), screens.get(hypothesis_id)

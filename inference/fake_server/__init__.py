@@ -31,6 +31,13 @@ A scripted response is a JSON object with at most one answer and any modifiers:
   "stall_after": N (a stream sends N content pieces, then goes silent until the client
   gives up), "garbage": "raw text" (a 200 event stream that sends this text, as is, again and
   again until the client gives up: what a broken proxy or a confused server might send).
+An embeddings script ("endpoint": "embeddings") may give the vector itself:
+  {"endpoint": "embeddings", "match": "Amistad", "embedding": [0.1, 0.2, ...]}
+  answers the next embeddings request whose input texts (joined by spaces) contain "Amistad"
+  with that vector for each of its input texts, as given (no normalising, any length): a test
+  makes two texts close, say a card and its translation, as a multilingual model would. The
+  server's own hashed embeddings have ``hash_embed.DIMENSIONS`` numbers; give a vector of that
+  length when it is compared with them. Combine with "repeat" for several requests.
 Responses are taken first-in first-out among those that match; with none queued the server
 answers deterministically: a text derived from the prompt, a JSON instance of a requested
 ``json_schema`` where one can be derived, hashed embeddings.

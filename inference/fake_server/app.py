@@ -225,7 +225,10 @@ class FakeLLMApp:
         as_base64 = body.get("encoding_format") == "base64"
         data = []
         for index, text in enumerate(texts):
-            vector = hash_embed.embed_text(text, dimensions)
+            if script is not None and script.embedding is not None:
+                vector = script.embedding
+            else:
+                vector = hash_embed.embed_text(text, dimensions)
             encoded: Any = (
                 base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
                 if as_base64

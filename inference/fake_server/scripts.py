@@ -49,6 +49,8 @@ class ScriptedResponse:
     finish_reason: str | None = None
     repeat: int = 1
     garbage: str | None = None
+    # An embeddings response: this vector for every input text of the request it answers.
+    embedding: list[float] | None = None
 
     _KEYS = frozenset(
         [
@@ -69,6 +71,7 @@ class ScriptedResponse:
             "repeat",
             "finish_reason",
             "garbage",
+            "embedding",
         ]
     )
 
@@ -92,6 +95,7 @@ class ScriptedResponse:
             raise ScriptError("endpoint must be 'chat' or 'embeddings'")
         if response.repeat < 1:
             raise ScriptError("repeat must be at least 1")
+        response.embedding = _vector(raw, response.endpoint)
         if "garbage" in raw:
             response.garbage = str(raw["garbage"])
         if "stall_after" in raw:
@@ -130,6 +134,22 @@ class ScriptedResponse:
     @property
     def has_answer(self) -> bool:
         return self.text is not None or bool(self.tool_calls)
+
+
+def _vector(script: dict[str, Any], endpoint: str) -> list[float] | None:
+    """A script's own embedding vector, if it gives one."""
+    if "embedding" not in script:
+        return None
+    raw = script["embedding"]
+    if endpoint != "embeddings":
+        raise ScriptError('\'embedding\' goes with "endpoint": "embeddings"')
+    if (
+        not isinstance(raw, list)
+        or not raw
+        or not all(isinstance(x, int | float) and not isinstance(x, bool) for x in raw)
+    ):
+        raise ScriptError("'embedding' must be a non-empty list of numbers")
+    return [float(x) for x in raw]
 
 
 def _tool_call(raw: Any, index: int) -> dict[str, Any]:

@@ -12,18 +12,28 @@ from typing import Any
 from moralgraph.graph import winner_tied_ids
 from moralgraph.models import Context, UpgradeHypothesis, UpgradeVote, Value
 from moralgraph.selectors.snapshots import snapshot_live_get
+from moralgraph.selectors.translations import language_base, language_name, translations_current
 
 VOTE_CHOICES: tuple[str, ...] = tuple(UpgradeVote.Choice.values)
 
 
 @dataclass(frozen=True)
 class ValueCard:
-    """A canonical value as a participant sees it."""
+    """A canonical value as a participant sees it: in their language when a current
+    translation exists (`original` is then the value's own wording), else as written.
+    `language` is that of the text shown (blank: not recorded)."""
 
     id: int
     title: str
     description: str
     policies: tuple[str, ...]
+    language: str = ""
+    original: ValueCard | None = None
+
+    @property
+    def language_name(self) -> str:
+        """The language's own name ("Español"); blank when not recorded."""
+        return language_name(self.language) if self.language else ""
 
 
 @dataclass(frozen=True)
@@ -57,13 +67,37 @@ def _card(value: Value) -> ValueCard:
         title=value.title,
         description=value.description,
         policies=tuple(str(p) for p in value.policies),
+        language=language_base(value.language),
     )
 
 
-def value_cards(*, value_ids: Sequence[int]) -> list[ValueCard]:
-    """These values in the order given (ids that do not exist are left out)."""
-    by_id = {v.pk: v for v in Value.objects.filter(pk__in=value_ids)}
-    return [_card(by_id[i]) for i in value_ids if i in by_id]
+def _cards(values: Sequence[Value], language: str | None) -> dict[int, ValueCard]:
+    """Each value as a reader of `language` sees it (None: as written), by id; one query for
+    the translations."""
+    current = translations_current(values=values, language=language) if language else {}
+    cards: dict[int, ValueCard] = {}
+    for value in values:
+        card, translation = _card(value), current.get(value.pk)
+        if translation is not None:
+            card = ValueCard(
+                id=value.pk,
+                title=translation.title,
+                description=translation.description,
+                policies=tuple(str(p) for p in translation.policies),
+                language=translation.language,
+                original=card,
+            )
+        cards[value.pk] = card
+    return cards
+
+
+def value_cards(*, value_ids: Sequence[int], language: str | None = None) -> list[ValueCard]:
+    """These values in the order given (ids that do not exist are left out). With `language`
+    (the reader's page language), a value written in another language comes translated when
+    a current translation exists, with its own wording as `original`."""
+    values = list(Value.objects.filter(pk__in=value_ids))
+    by_id = _cards(values, language)
+    return [by_id[i] for i in value_ids if i in by_id]
 
 
 def active_value_ids(*, study_id: int, value_ids: Iterable[int]) -> list[int]:
@@ -85,38 +119,41 @@ def question_story_value_ids(*, study_id: int, question_id: int) -> set[int]:
     return {value_id for pair in pairs for value_id in pair}
 
 
-def story_screen(*, study_id: int, hypothesis_id: int) -> StoryScreen | None:
+def _screens(hypotheses: Sequence[UpgradeHypothesis], language: str | None) -> list[StoryScreen]:
+    values = {v.pk: v for h in hypotheses for v in (h.from_value, h.to_value)}
+    cards = _cards(list(values.values()), language)
+    return [
+        StoryScreen(
+            hypothesis_id=h.pk,
+            context_id=h.context_id,
+            context=h.context.text,
+            story=h.story,
+            from_value=cards[h.from_value_id],
+            to_value=cards[h.to_value_id],
+        )
+        for h in hypotheses
+    ]
+
+
+def story_screen(
+    *, study_id: int, hypothesis_id: int, language: str | None = None
+) -> StoryScreen | None:
+    """One story of the study; with `language`, its values as `value_cards` gives them."""
     hypothesis = (
         UpgradeHypothesis.objects.select_related("from_value", "to_value", "context")
         .filter(pk=hypothesis_id, study_id=study_id)
         .first()
     )
-    if hypothesis is None:
-        return None
-    return StoryScreen(
-        hypothesis_id=hypothesis.pk,
-        context_id=hypothesis.context_id,
-        context=hypothesis.context.text,
-        story=hypothesis.story,
-        from_value=_card(hypothesis.from_value),
-        to_value=_card(hypothesis.to_value),
-    )
+    return _screens([hypothesis], language)[0] if hypothesis is not None else None
 
 
-def story_screens(*, study_id: int, hypothesis_ids: Iterable[int]) -> dict[int, StoryScreen]:
-    """`story_screen` for several stories in one query (those the study has), by id."""
+def story_screens(
+    *, study_id: int, hypothesis_ids: Iterable[int], language: str | None = None
+) -> dict[int, StoryScreen]:
+    """`story_screen` for several stories (those the study has), by id, in two queries."""
     hypotheses = UpgradeHypothesis.objects.select_related("from_value", "to_value", "context")
-    return {
-        h.pk: StoryScreen(
-            hypothesis_id=h.pk,
-            context_id=h.context_id,
-            context=h.context.text,
-            story=h.story,
-            from_value=_card(h.from_value),
-            to_value=_card(h.to_value),
-        )
-        for h in hypotheses.filter(pk__in=set(hypothesis_ids), study_id=study_id)
-    }
+    found = list(hypotheses.filter(pk__in=set(hypothesis_ids), study_id=study_id))
+    return {screen.hypothesis_id: screen for screen in _screens(found, language)}
 
 
 def hypotheses_judged(*, participant_id: int, hypothesis_ids: Iterable[int]) -> set[int]:

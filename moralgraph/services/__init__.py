@@ -38,6 +38,13 @@ from moralgraph.services.generation import contexts_mine
 from moralgraph.services.pipeline import stories_request_if_due, study_stories_request
 from moralgraph.services.ratification import RecordedJudgement, ratification_judgement_record
 from moralgraph.services.snapshots import snapshot_rebuild_request
+from moralgraph.services.translations import (
+    translations_available,
+    value_translate,
+    value_wording_hash,
+    values_translate_request,
+    values_translations_sweep,
+)
 from moralgraph.services.votes import (
     RecordedVote,
     selection_record,
@@ -79,9 +86,14 @@ __all__ = [
     "snapshot_rebuild_request",
     "stories_request_if_due",
     "study_stories_request",
+    "translations_available",
     "upgrade_vote_cast",
     "upgrade_vote_record",
     "upgrade_votes_import",
+    "value_translate",
+    "value_wording_hash",
     "values_import",
     "values_status_set",
+    "values_translate_request",
+    "values_translations_sweep",
 ]

@@ -6,6 +6,10 @@ default). With a model configured, an LLM judge decides each candidate with the 
 `canonicalisation_judge`; offline, a conservative deterministic rule decides. Every decision is
 recorded. A wrong merge silences a participant, so the offline rule is tuned for precision.
 
+Cards may differ in language: the judge is told each card's and judges meaning (a faithful
+translation is the same value). Only a multilingual embedding model finds cross-language
+candidates; offline, words are compared, and cards of two recorded languages never merge.
+
 No model call happens inside a transaction: the embedding and the judge's verdicts are
 computed first, then a short atomic block takes the study's canonicalisation lock, checks that
 no value appeared meanwhile (if one did, it is judged too and the write is tried again) and
@@ -29,14 +33,19 @@ from inference.prompts import load_prompt
 from inference.schemas import JUDGE_SCHEMA, card_problems
 from moralgraph.errors import MoralGraphError
 from moralgraph.models import CanonicalisationDecision, Value
+from moralgraph.services.translations import values_translate_request
 
 CANDIDATE_MAX_DISTANCE = 0.1
 CANDIDATE_COUNT = 5
 JUDGE_PROMPT = "canonicalisation_judge"
+# Version 2 tells the judge each card's language (cards of a multilingual study).
+JUDGE_PROMPT_VERSION = 2
 # The offline rule: merge only near-duplicates in wording, with the same title words.
 OFFLINE_RULE = "offline-rule-v1"
 OFFLINE_MAX_DISTANCE = 0.05
 _WORD = re.compile(r"[a-z0-9]+")
+# How the judge's prompt names a card's language (the judge reads English).
+_LANGUAGE_NAMES = {"en": "English", "es": "Spanish", "ar": "Arabic"}
 # A card whose write keeps finding new values (a burst of similar cards) gives up after this
 # many rounds of judging the newcomers.
 MAX_WRITE_ROUNDS = 5
@@ -60,6 +69,12 @@ class CardText:
     def for_prompt(self) -> str:
         policies = "\n".join(f"- {p}" for p in self.policies)
         return f"Title: {self.title}\nDescription: {self.description}\nPolicies:\n{policies}"
+
+    def language_for_prompt(self) -> str:
+        """The language as the judge reads it: "Spanish (es)"; "not recorded" when blank."""
+        code = self.language.strip()
+        name = _LANGUAGE_NAMES.get(code.lower().split("-")[0])
+        return (f"{name} ({code})" if name else code) or "not recorded"
 
 
 @dataclass(frozen=True)
@@ -86,7 +101,12 @@ def _title_words(title: str) -> frozenset[str]:
 
 def offline_same_value(card: CardText, other: CardText, distance: float) -> tuple[bool, str]:
     """The conservative rule: the same value only when the two cards are near-duplicates in
-    wording (cosine distance ≤ 0.05 of the hashed embedding) and have the same title words."""
+    wording (cosine distance ≤ 0.05 of the hashed embedding) and have the same title words.
+    It compares words, so cards of two different recorded languages are never merged (a card
+    whose language was not recorded is compared by its words alone)."""
+    if card.language and other.language and card.language != other.language:
+        why = f"written in different languages ({card.language}, {other.language})"
+        return False, f"{why}: the offline rule compares words and never merges across them"
     if distance > OFFLINE_MAX_DISTANCE:
         return False, f"wording differs (distance {distance:.3f} > {OFFLINE_MAX_DISTANCE})"
     if _title_words(card.title) != _title_words(other.title):
@@ -113,7 +133,7 @@ class Canonicaliser:
         self.study_id = study_id
         self.gateway = gateway or gateway_from_settings(settings)
         self.is_offline = self.gateway.backend_name == "offline"
-        self.prompt = load_prompt(JUDGE_PROMPT)
+        self.prompt = load_prompt(JUDGE_PROMPT, JUDGE_PROMPT_VERSION)
         self.judge_name = OFFLINE_RULE if self.is_offline else self.gateway.model
         self.prompt_hash = "" if self.is_offline else self.prompt.sha256
         self.values: list[Value] = []
@@ -171,7 +191,12 @@ class Canonicaliser:
         messages: list[Message] = [
             {
                 "role": "user",
-                "content": self.prompt.render(card_a=card.for_prompt(), card_b=other.for_prompt()),
+                "content": self.prompt.render(
+                    card_a=card.for_prompt(),
+                    card_b=other.for_prompt(),
+                    language_a=card.language_for_prompt(),
+                    language_b=other.language_for_prompt(),
+                ),
             }
         ]
 
@@ -224,6 +249,9 @@ class Canonicaliser:
             verdicts = self._verdicts(card, vector, verdicts)
             result = self._write(card, vector, verdicts)
             if result is not None:
+                # A new value, or a merged card's better wording: the translations it lacks
+                # are requested (sent after commit; none offline).
+                values_translate_request(value_ids=[result.value_id])
                 return result
             # Values appeared while the judge was deciding: index and judge them too.
             self._load(self._newcomers())

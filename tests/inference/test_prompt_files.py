@@ -58,7 +58,7 @@ def test_unknown_prompt_or_version(prompt_dir: Path) -> None:
     ("name", "variables"),
     [
         ("interviewer", {"question"}),
-        ("canonicalisation_judge", {"card_a", "card_b"}),
+        ("canonicalisation_judge", {"card_a", "card_b", "language_a", "language_b"}),
         ("context_generation", {"question", "values", "count"}),
         ("upgrade_story", {"context", "value_a", "value_b"}),
     ],

@@ -36,6 +36,7 @@ _CARDS_HEADER = (
     "title",
     "description",
     "policies",
+    "language",  # the card's language as written ("en", "es", "ar"; empty: not recorded)
     "submitted_at",
     "screening",
     "value_id",
@@ -81,7 +82,8 @@ def _value_titles(study_id: int) -> dict[int, str]:
 
 
 def export_cards_table(*, study_id: int) -> Table:
-    """Every confirmed card (whatever its screening) and the value it was merged into."""
+    """Every confirmed card (whatever its screening), in the language it was written in, and
+    the value it was merged into."""
     titles = _value_titles(study_id)
     cards = (
         ValuesCard.objects.filter(participant__in=_people(study_id))
@@ -97,6 +99,7 @@ def export_cards_table(*, study_id: int) -> Table:
             card.title,
             card.description,
             "\n".join(str(policy) for policy in card.policies),
+            card.language,
             _when(card.submitted_at),
             card.screening,
             card.value_id,

@@ -19,7 +19,7 @@ from elicitation.staff.lookups import study_or_404
 
 # What each raw table holds, for the page (in EXPORT_TABLES order).
 TABLE_NOTES = {
-    "cards": "Every confirmed card, whatever its screening, with the value it was merged into.",
+    "cards": "Every confirmed card, whatever its screening, in its language, with the value it was merged into.",
     "picks": "Each value shown on the “which of these are wise?” page, and whether it was picked.",
     "survey": "Every answer to the closing survey.",
     "funnel": "How many participants reached each step (the report's funnel).",

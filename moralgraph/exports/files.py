@@ -50,10 +50,12 @@ def export_write(snapshot: GraphSnapshot, fmt: str, out: Path) -> list[Path]:
         exports.write_votes_csv(rows, out / "votes.csv")
         return [*written, out / "votes.csv"]
     out.parent.mkdir(parents=True, exist_ok=True)
+    # UTF-8 with text as written: Spanish and Arabic wordings stay readable.
     if fmt == "reference-json":
-        out.write_text(json.dumps(exports.to_reference_json(document), indent=2) + "\n")
+        reference = exports.to_reference_json(document)
+        out.write_text(json.dumps(reference, indent=2, ensure_ascii=False) + "\n", "utf-8")
     elif fmt == "json":
-        out.write_text(json.dumps(document, indent=2) + "\n")
+        out.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", "utf-8")
     elif fmt == "graphml":
         exports.write_graphml(document, out)
     else:

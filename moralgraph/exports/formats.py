@@ -2,7 +2,11 @@
 GraphML and GEXF (through networkx), and CSV tables. Pure: a snapshot dict in, files or plain
 data out. Every CSV cell goes through `cells.safe_row` (text that could start a spreadsheet
 formula gets a leading apostrophe). Exports never contain emails, names or external ids (snapshots do not hold any);
-participants appear only under pseudonymous ids (votes.csv, written by `exports.files`)."""
+participants appear only under pseudonymous ids (votes.csv, written by `exports.files`).
+
+Languages: values.csv and the GraphML/GEXF nodes carry each value's `language` (its wording's;
+empty when not recorded) and `translations` (JSON: language → {title, description, policies},
+`{}` when none). The reference JSON keeps the published shape: original wording only."""
 
 from __future__ import annotations
 
@@ -15,9 +19,20 @@ from typing import Any
 import networkx as nx
 
 from moralgraph.exports.cells import safe_row
-from moralgraph.graph import winner_is_tie, winner_tied_ids
+from moralgraph.graph import (
+    value_language,
+    value_translations,
+    winner_is_tie,
+    winner_tied_ids,
+)
 
 VOTES_CSV_HEADER = ("participant", "from", "to", "context", "choice", "created_at")
+
+
+def _json(data: Any) -> str:
+    """JSON for a cell or attribute, with text as written (Spanish and Arabic stay readable
+    in a spreadsheet; any JSON reader gets the same data)."""
+    return json.dumps(data, ensure_ascii=False)
 
 
 def _public_id(value: Mapping[str, Any]) -> Any:
@@ -110,13 +125,15 @@ def to_networkx(doc: Mapping[str, Any], *, kept_only: bool = True) -> nx.DiGraph
             label=str(value.get("title", value_id)),
             title=str(value.get("title", "")),
             description=str(value.get("description", "")),
-            policies=json.dumps(list(value.get("policies", []))),
+            policies=_json(list(value.get("policies", []))),
             source_id="" if source_id is None else str(source_id),
-            winner_of=json.dumps(won.get(value_id, [])),
+            winner_of=_json(won.get(value_id, [])),
+            language=value_language(value),
+            translations=_json(value_translations(value)),
         )
     for e in edges:
         attributes = {
-            "contexts": json.dumps(list(e["contexts"])),
+            "contexts": _json(list(e["contexts"])),
             "markedWiser": int(e["counts"]["markedWiser"]),
             "markedNotWiser": int(e["counts"]["markedNotWiser"]),
             "markedUnsure": int(e["counts"]["markedUnsure"]),
@@ -159,6 +176,8 @@ VALUES_CSV_HEADER = (
     "policies",
     "instructions_short",
     "instructions_detailed",
+    "language",  # the wording's language ("" when not recorded)
+    "translations",  # JSON: language → {"title", "description", "policies"}; {} when none
 )
 EDGES_CSV_HEADER = (
     "from",
@@ -202,9 +221,11 @@ def _value_row(v: Mapping[str, Any]) -> tuple[Any, ...]:
         "" if v.get("source_id") is None else v["source_id"],
         v["title"],
         v["description"],
-        json.dumps(list(v["policies"])),
+        _json(list(v["policies"])),
         v.get("instructions_short", ""),
         v.get("instructions_detailed", ""),
+        value_language(v),
+        _json(value_translations(v)),
     )
 
 
@@ -213,7 +234,7 @@ def _edge_row(e: Mapping[str, Any]) -> tuple[Any, ...]:
     return (
         e["from"],
         e["to"],
-        json.dumps(list(e["contexts"])),
+        _json(list(e["contexts"])),
         counts["markedWiser"],
         counts["markedNotWiser"],
         counts["markedUnsure"],

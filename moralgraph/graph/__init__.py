@@ -34,6 +34,8 @@ from .snapshot import (
     context_question_ids,
     diff,
     snapshot_document,
+    value_language,
+    value_translations,
     winner_is_tie,
     winner_tied_ids,
 )
@@ -76,6 +78,8 @@ __all__ = [
     "snapshot_document",
     "summarise",
     "support_label",
+    "value_language",
+    "value_translations",
     "tied_with_top",
     "winner_is_tie",
     "winner_tied_ids",

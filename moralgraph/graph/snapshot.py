@@ -16,6 +16,13 @@ Schema versions (`SCHEMA_VERSION`; `moralgraph/snapshot.schema.json` validates b
 
 Readers accept both: a missing key means "no tie" or "no question known". Read through
 `winner_tied_ids`, `cell_tied_ids` and `context_question_ids` rather than the keys.
+
+Optional additions that change no existing field's meaning, and whose absence has a stated
+meaning, keep the version. So each value carries, in documents built since studies became
+multilingual, `language` (its wording's language; "" when not recorded) and `translations`
+({language: {title, description, policies}}, only those made from its current wording);
+older documents lack them, which reads as "not recorded, no translations"
+(`value_language`, `value_translations`).
 """
 
 from __future__ import annotations
@@ -44,6 +51,8 @@ VALUE_FIELDS = (
     "instructions_short",
     "instructions_detailed",
     "status",
+    "language",
+    "translations",
 )
 
 
@@ -89,6 +98,8 @@ def _value_entry(value: Mapping[str, Any]) -> dict[str, Any]:
     for key in ("instructions_short", "instructions_detailed", "status"):
         if value.get(key) is not None:
             entry[key] = str(value[key])
+    entry["language"] = str(value.get("language") or "")
+    entry["translations"] = value_translations(value)
     extra = {k: v for k, v in value.items() if k not in VALUE_FIELDS}
     if isinstance(value.get("extra"), Mapping):
         extra = {**dict(value["extra"]), **{k: v for k, v in extra.items() if k != "extra"}}
@@ -244,7 +255,8 @@ def snapshot_document(
     `contexts` are `{id, text}` and optionally `question_ids` (the questions the context
     belongs to); every context text in the result must be among them. Values
     carry `id, source_id, title, description, policies` and optionally `instructions_short`,
-    `instructions_detailed`, `status`; any other keys are kept under `extra`.
+    `instructions_detailed`, `status`, `language` and `translations` (always written, "" and
+    {} when not given); any other keys are kept under `extra`.
     """
     context_id = {str(c["text"]): c["id"] for c in contexts}
     missing = [text for text in result.contexts if text not in context_id]
@@ -290,6 +302,25 @@ def cell_tied_ids(cell: Mapping[str, Any], context: str) -> list[int]:
         return sorted(int(v) for v in tied)
     winner = (cell.get("winners") or {}).get(context)
     return [] if winner is None else [int(winner)]
+
+
+def value_language(value: Mapping[str, Any]) -> str:
+    """A value entry's wording language ("" when not recorded, as in older documents)."""
+    return str(value.get("language") or "")
+
+
+def value_translations(value: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """A value entry's translations, language → {title, description, policies}, sorted by
+    language ({} when none, as in older documents)."""
+    found = value.get("translations") or {}
+    return {
+        str(language): {
+            "title": str(text.get("title", "")),
+            "description": str(text.get("description", "")),
+            "policies": [str(p) for p in text.get("policies", [])],
+        }
+        for language, text in sorted(found.items())
+    }
 
 
 def context_question_ids(document: Mapping[str, Any]) -> dict[str, list[int]]:

@@ -184,6 +184,7 @@ def test_cards_export_has_every_real_card_and_its_value_and_no_withdrawn_or_prev
         "title",
         "description",
         "policies",
+        "language",
         "submitted_at",
         "screening",
         "value_id",

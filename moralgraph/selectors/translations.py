@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterable, Sequence
 
 from django.conf import settings
+from django.utils.translation import get_language_info
 
 from moralgraph.models import Value, ValueTranslation
 
@@ -27,10 +28,13 @@ def translation_languages() -> tuple[str, ...]:
 
 
 def language_name(code: str) -> str:
-    """The language's own name as the interface's language switcher writes it ("Español"),
-    or the code itself for a language the interface does not speak."""
-    names = {language_base(c): str(name) for c, name in settings.LANGUAGES}
-    return names.get(language_base(code), code)
+    """The language's name in the active (the reader's) language, as Django names it:
+    "Spanish" on an English page, "Español" on a Spanish one; the code itself for a language
+    the interface does not speak."""
+    base = language_base(code)
+    if base not in {language_base(c) for c, _name in settings.LANGUAGES}:
+        return code
+    return str(get_language_info(base)["name_translated"])
 
 
 def value_wording_hash(value: Value) -> str:

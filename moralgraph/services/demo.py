@@ -26,6 +26,7 @@ def demo_graph_seed(*, study_id: int) -> dict[str, int]:
                 "title": spec["title"],
                 "description": spec["description"],
                 "policies": list(spec["policies"]),
+                "language": "en",  # written in English: other languages' pages say so
             },
         )
         values[str(spec["key"])] = value

@@ -18,7 +18,8 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from elicitation.models import Participant, SurveyResponse, ValuesCard
 from elicitation.services import demo_study_seed
-from moralgraph.models import Selection, UpgradeVote
+from moralgraph.models import Selection, UpgradeVote, Value, ValueTranslation
+from moralgraph.selectors.translations import value_wording_hash
 from tests.browser.conftest import SCREENSHOTS
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -195,12 +196,70 @@ def _stories(page: Page) -> int:
     return judged
 
 
+# How the translation test marks the translated wording (the model's words, as far as the
+# page is concerned).
+TRANSLATED = {"es": "Traducción", "ar": "ترجمة"}
+
+
+def _translate_demo_values(language: str) -> None:
+    """A current translation of every (English) demo value into the page's language, as the
+    model would have made it after canonicalisation."""
+    for value in Value.objects.all():
+        ValueTranslation.objects.create(
+            value=value,
+            language=language,
+            title=f"{TRANSLATED[language]}: {value.title}",
+            description=f"{TRANSLATED[language]}: {value.description}",
+            policies=[f"{TRANSLATED[language]} {n}" for n in range(len(value.policies))],
+            source_hash=value_wording_hash(value),
+            model="fake-model",
+        )
+
+
+def _translated_cards(page: Page, language: str) -> None:
+    """Each card is shown in the page's language, says it was translated, and shows the
+    English original when asked; an English page shows the English cards as they are."""
+    cards = page.locator("main .card-grid article.values-card")
+    first = cards.first
+    if language == "en":
+        expect(first).to_have_attribute("lang", "en")
+        expect(page.locator("main details.card-original")).to_have_count(0)
+        return
+    expect(first).to_have_attribute("lang", language)
+    expect(first.locator("h2")).to_contain_text(TRANSLATED[language])
+    original = first.locator("details.card-original")
+    text = original.locator(".card-original-text")
+    expect(text).to_be_hidden()
+    original.locator("summary").click()
+    expect(text).to_be_visible()
+    expect(text).to_have_attribute("lang", "en")
+    expect(text).not_to_contain_text(TRANSLATED[language])
+
+
+def _change_a_story(page: Page, checker: Checker) -> None:
+    """From the survey back to the stories: change the first judgement to "No", come back."""
+    page.locator("main input[value='2']").first.check()  # an answer typed before going back
+    page.locator("main button[name=back]").click()
+    expect(page).to_have_url(re.compile(r"/s/demo/stories/review/$"))
+    checker.check("stories-review")
+    form = page.locator("main form:has(input[name=choice])").first
+    expect(form.locator("input[name=choice][value=not_sure]")).to_be_checked()
+    form.locator("input[name=choice][value=no_upgrade]").check()
+    form.locator("button[type=submit]").click()
+    expect(page.locator("main [role=status]")).to_have_count(1)
+    page.locator("main a.button[href$='/survey/']").click()
+    expect(page).to_have_url(re.compile(r"/s/demo/survey/$"))
+    expect(page.locator("main input[value='2']").first).to_be_checked()
+
+
 @pytest.mark.parametrize("language", ["es", "ar", "en"])
 def test_a_whole_journey_in_each_language(
     context: BrowserContext, axe_source: str, tmp_path: Path, language: str
 ) -> None:
     journey = JOURNEYS[language]
     study = demo_study_seed()
+    if language != "en":
+        _translate_demo_values(language)
     page = context.new_page()
     # Under the test's own folder, or where MGE_SCREENSHOTS says (to look at them afterwards).
     folder = Path(SCREENSHOTS) / "languages" if SCREENSHOTS else tmp_path / "screenshots"
@@ -231,6 +290,8 @@ def test_a_whole_journey_in_each_language(
 
     expect(page).to_have_url(re.compile(r"/s/demo/wise-values/$"))
     checker.check("wise-values")
+    _translated_cards(page, language)
+    checker.check("wise-values-original")
     boxes = page.locator("main input[name=value]")
     assert boxes.count() >= 2
     # Each box is named by its card's title.
@@ -247,6 +308,8 @@ def test_a_whole_journey_in_each_language(
     judged = _stories(page)
 
     checker.check("survey")
+    _change_a_story(page, checker)
+    checker.check("survey-again")
     for fieldset in page.locator("fieldset.likert").all():
         fieldset.locator("input[value='4']").check()
     page.locator("main form button[type=submit]").first.click()
@@ -263,6 +326,10 @@ def test_a_whole_journey_in_each_language(
     assert all(p.strip() for p in card.policies)
     picked = Selection.objects.filter(participant=participant, is_picked=True).count()
     assert picked == 2
-    assert UpgradeVote.objects.filter(participant=participant).count() == judged
+    votes = UpgradeVote.objects.filter(participant=participant)
+    assert votes.count() == judged  # the changed judgement is the same vote
+    assert sorted(votes.values_list("choice", flat=True)) == sorted(
+        ["no_upgrade"] + ["not_sure"] * (judged - 1)
+    )
     assert SurveyResponse.objects.filter(participant=participant).count() == 5
     assert len(list(folder.glob(f"{language}-*.png"))) >= 2 * checker.pages

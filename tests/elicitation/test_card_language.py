@@ -93,7 +93,7 @@ def test_the_wise_values_page_shows_a_translated_value_with_the_original_inside(
     assert 'lang="en" dir="ltr"' in tag
     assert f'<h2 id="card-{spanish.pk}-title">{ENGLISH["title"]}</h2>' in inside
     assert ENGLISH["policies"][0] in inside
-    assert "Translated by a model from Español" in inside
+    assert "Translated by a model from Spanish" in inside
     original = re.search(
         r"<details[^>]*>\s*<summary>Show the original</summary>(.*?)</details>", inside, re.DOTALL
     )
@@ -141,7 +141,7 @@ def test_offline_the_page_shows_the_original_and_names_its_language() -> None:
     tag, inside = _article(page, f"card-{spanish.pk}-title")
     assert 'lang="es" dir="ltr"' in tag
     assert f'<h2 id="card-{spanish.pk}-title">{SPANISH["title"]}</h2>' in inside
-    assert re.search(r'<p class="card-language" lang="en" dir="ltr">Written in Español</p>', inside)
+    assert re.search(r'<p class="card-language" lang="en" dir="ltr">Written in Spanish</p>', inside)
     assert "<details" not in inside
 
 
@@ -176,7 +176,7 @@ def test_the_stories_page_shows_translated_values_and_the_original_after_a_rewor
     assert 'lang="es"' in tag
     assert "Cuidar sin mentir nunca" in inside
     assert ENGLISH["title"] not in inside
-    assert "Written in Español" in inside
+    assert "Written in Spanish" in inside
     _tag, before = _article(page, f"card-from-{hypothesis_id}-title")
     assert OTHER["title"] in before
 

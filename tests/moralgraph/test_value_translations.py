@@ -214,7 +214,7 @@ def test_offline_nothing_is_translated_nor_asked_for(
     assert sent == []
     assert not ValueTranslation.objects.exists()
     (card,) = value_cards(value_ids=[value.pk], language="en")
-    assert (card.title, card.language, card.language_name) == (SPANISH["title"], "es", "Español")
+    assert (card.title, card.language, card.language_name) == (SPANISH["title"], "es", "Spanish")
 
 
 def test_requests_skip_values_without_a_language_and_those_translated(

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.utils.translation import get_language
+from django.utils.translation import get_language, get_language_info
 from django.utils.translation import gettext as _
 
 from elicitation.interview.offline import offline_turn
@@ -111,7 +111,7 @@ def reply(
     """The answer's events; `language` is the participant's page language."""
     if interview.backend == OFFLINE:
         return _offline_reply(history, language)
-    return _model_reply(interview, history)
+    return _model_reply(interview, history, language)
 
 
 async def _offline_reply(history: InterviewHistory, language: str | None) -> AsyncGenerator[Event]:
@@ -134,11 +134,27 @@ def system_prompt(interview: InterviewInfo) -> str:
     return prompt.render(question=interview.question_text)
 
 
-def model_messages(interview: InterviewInfo, history: InterviewHistory) -> list[dict[str, Any]]:
-    messages: list[dict[str, Any]] = [
-        {"role": "system", "content": system_prompt(interview)},
-        *history.messages,
-    ]
+def language_note(language: str | None) -> str | None:
+    """What the model is told of the participant's language when their page is not in
+    English (the prompt is written in English, and so would its answers be)."""
+    base = (language or "").split("-")[0].lower()
+    if not base or base == "en" or base not in {code for code, _name in settings.LANGUAGES}:
+        return None
+    name = get_language_info(base)["name"]
+    return (
+        f"The participant's page is in {name}. Answer in the language the participant writes "
+        f"in ({name} until they have written), and write the card's title and lines in it too."
+    )
+
+
+def model_messages(
+    interview: InterviewInfo, history: InterviewHistory, language: str | None = None
+) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = [{"role": "system", "content": system_prompt(interview)}]
+    note = language_note(language)
+    if note is not None:
+        messages.append({"role": "system", "content": note})
+    messages += history.messages
     edited = _card_edited_note(history)
     if edited is not None:
         messages.append({"role": "system", "content": edited})
@@ -169,10 +185,10 @@ def _card_edited_note(history: InterviewHistory) -> str | None:
 
 
 async def _model_reply(
-    interview: InterviewInfo, history: InterviewHistory
+    interview: InterviewInfo, history: InterviewHistory, language: str | None = None
 ) -> AsyncGenerator[Event]:
     gateway = gateway_from_settings(settings, backend=interview.backend, model=interview.model)
-    messages = model_messages(interview, history)
+    messages = model_messages(interview, history, language)
     remaining = history.max_tokens - history.token_count
     max_tokens = max(MIN_ANSWER_TOKENS, min(ANSWER_MAX_TOKENS, remaining))
     last_draft: dict[str, Any] = {"title": "", "description": "", "policies": []}

@@ -623,3 +623,24 @@ def test_stop_reaches_an_answer_in_another_server_process(
         heard = other.until(lambda f: f["type"] == "message")
         assert heard[-1] == stopped
     assert Message.objects.get(interview_id=chat.interview_id, seq=2).is_stopped
+
+
+def test_the_model_is_told_to_answer_in_the_participants_language(
+    llm_server: str, fake_llm: FakeLLMServer
+) -> None:
+    fake_llm.script({"text": "¿Qué notaste en ese momento?"})
+    study = make_study(interviewer_backend="openai", interviewer_model="fake-model")
+    make_question(study, text=QUESTION)
+    client = httpx2.Client(base_url=llm_server)
+    client.cookies.set("django_language", "es")  # the switcher's choice
+    chat = Chat(llm_server, client, enter_study(client, study.slug))
+    with chat.ws:
+        chat.say("Mi mejor amiga me pidió que mintiera por ella.")
+        chat.until_idle()
+    [request] = fake_llm.chat_requests()
+    system = [m["content"] for m in request["messages"] if m["role"] == "system"]
+    assert system[1] == (
+        "The participant's page is in Spanish. Answer in the language the participant writes "
+        "in (Spanish until they have written), and write the card's title and lines in it too."
+    )
+    assert request["messages"][-1]["content"] == "Mi mejor amiga me pidió que mintiera por ella."

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.translation import get_language
+
 from elicitation.models import DedupVerification, Participant, PositionVerification, ValuesCard
 from elicitation.selectors.participants import participant_card
 from moralgraph import selectors as graph
@@ -37,12 +39,14 @@ def dedup_check(*, participant: Participant) -> DedupCheck | None:
     card = participant_card(participant=participant)
     if card is None or card.value_id is None:
         return None
-    found = graph.value_cards(value_ids=[card.value_id])
+    # In the reader's language where translated (a card merged into a value worded in another
+    # language), the value's own wording one click away.
+    found = graph.value_cards(value_ids=[card.value_id], language=get_language())
     if not found:
         return None
     value = found[0]
     is_shared = ValuesCard.objects.filter(value_id=card.value_id).exclude(pk=card.pk).exists()
-    if not (is_shared or _is_reworded(card, value)):
+    if not (is_shared or _is_reworded(card, value.original or value)):
         return None
     answer = (
         DedupVerification.objects.filter(participant=participant, card=card, value_id=value.id)

@@ -20,7 +20,8 @@ from elicitation.models import (
     ValuesCard,
 )
 from moralgraph import services as graph_services
-from moralgraph.models import GraphSnapshot, Value
+from moralgraph.models import GraphSnapshot, Value, ValueTranslation
+from moralgraph.selectors.translations import value_wording_hash
 from tests.factories import make_question, make_small_graph, make_study
 
 pytestmark = pytest.mark.django_db
@@ -226,3 +227,32 @@ def test_a_tied_value_is_not_called_the_wisest_alone() -> None:
     page = client.get(f"/s/{study.slug}/done/").content.decode()
     assert "shares the place of the wisest with other values" in page
     assert "judged the wisest in the situation" not in page
+
+
+def test_the_combined_value_is_shown_in_the_readers_language_with_its_original() -> None:
+    study = make_study()
+    question = make_question(study)
+    value = Value.objects.create(
+        study=study,
+        language="en",
+        title="Caring honestly for a friend",  # reworded: the question is asked
+        description=CARD["description"],
+        policies=CARD["policies"],
+    )
+    ValueTranslation.objects.create(
+        value=value,
+        language="es",
+        title="Cuidar con honestidad a una amiga",
+        description="Ayudar a una amiga sin engañar a nadie por ella.",
+        policies=["PREOCUPACIONES no dichas", "MANERAS de negarse con cariño", "PERSONAS dañadas"],
+        source_hash=value_wording_hash(value),
+    )
+    client = Client()
+    client.cookies["django_language"] = "es"
+    _finished(client, study, question, value.pk)
+    page = client.get(f"/s/{study.slug}/done/").content.decode()
+    combined = page.split('aria-labelledby="card-combined-title"', 1)[1].split("</article>")[0]
+    assert "Cuidar con honestidad a una amiga" in combined
+    original = combined.split("<details", 1)[1]
+    assert 'lang="en"' in original
+    assert "Caring honestly for a friend" in original

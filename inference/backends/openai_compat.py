@@ -65,6 +65,9 @@ def is_retryable_status(status_code: int) -> bool:
     return status_code == 429 or status_code >= 500
 
 
+_LoopClients = weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, openai.AsyncOpenAI]
+
+
 class OpenAICompatGateway(Gateway):
     backend_name = "openai"
 
@@ -83,8 +86,7 @@ class OpenAICompatGateway(Gateway):
         self.base_url = base_url.rstrip("/")
         # vLLM and the fake server accept any key; the SDK insists on one.
         self._api_key = api_key or "not-needed"
-        # Embeddings may come from a server of their own (vLLM serves one model per server:
-        # a multilingual embedding model beside the chat model); by default the same one.
+        # Embeddings may have a server of their own (vLLM serves one model per server).
         self.embed_base_url = (embed_base_url or base_url).rstrip("/")
         self._embed_api_key = embed_api_key or self._api_key
         self.model = model or DEFAULT_CHAT_MODEL
@@ -93,18 +95,13 @@ class OpenAICompatGateway(Gateway):
         self.retry = retry or RetryPolicy()
         # An SDK client's connection pool belongs to the event loop that opened it, and the
         # sync conveniences run each call on a fresh loop: one client per loop.
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, openai.AsyncOpenAI] = (
-            weakref.WeakKeyDictionary()
-        )
-        self._embed_clients: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, openai.AsyncOpenAI
-        ] = weakref.WeakKeyDictionary()
+        self._clients: _LoopClients = weakref.WeakKeyDictionary()
+        self._embed_clients: _LoopClients = weakref.WeakKeyDictionary()
 
     # -- clients -------------------------------------------------------------------------
 
     def _client(self, *, embeddings: bool = False) -> openai.AsyncOpenAI:
-        """This loop's client of the chat server, or of the embedding server when it is
-        another one."""
+        """This loop's client of the chat server (or of the embedding server, if another)."""
         own = embeddings and self.embed_base_url != self.base_url
         clients = self._embed_clients if own else self._clients
         loop = asyncio.get_running_loop()
@@ -122,8 +119,7 @@ class OpenAICompatGateway(Gateway):
     async def aclose(self) -> None:
         loop = asyncio.get_running_loop()
         for clients in (self._clients, self._embed_clients):
-            client = clients.pop(loop, None)
-            if client is not None:
+            if (client := clients.pop(loop, None)) is not None:
                 await client.close()
 
     # -- chat ----------------------------------------------------------------------------

@@ -40,6 +40,8 @@ logger = logging.getLogger(__name__)
 # restored under a running Redis, never read each other's marks.
 EPOCH_KEY = "mge:graph:{database}:epoch:{study_id}"
 PENDING_KEY = "mge:graph:{database}:pending:{study_id}"
+# Short-lived marks of other requested work (a value's translation), by what it is.
+WORK_KEY = "mge:graph:{database}:work:{what}"
 
 
 @cache
@@ -72,6 +74,21 @@ def vote_mark(*, study_id: int) -> bool:
         logger.warning("vote epoch of study %s not counted (%s)", study_id, exc)
         return True
     return bool(fresh)
+
+
+def work_claim(*, what: str, seconds: int) -> bool:
+    """Mark `what` as requested for `seconds` unless it is marked already: True when this
+    caller set the mark and should send the work (also without Redis, or while it is
+    unreachable: the work is idempotent, only repeated)."""
+    client = _redis()
+    if client is None:
+        return True
+    key = WORK_KEY.format(database=connection.settings_dict["NAME"], what=what)
+    try:
+        return bool(client.set(key, 1, nx=True, ex=seconds))
+    except redis.RedisError as exc:
+        logger.warning("work mark %s not set (%s)", what, exc)
+        return True
 
 
 def epoch_read(*, study_id: int) -> int | None:

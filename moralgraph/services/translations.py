@@ -11,7 +11,8 @@ stories), it follows the server's configuration, not a study's interviewer setti
 The model is asked outside any transaction; a short atomic block then re-checks that the
 value's wording is still the one translated and writes. A reply that is not a whole
 translation (not JSON, a policy missing or blank) or a timeout stores nothing and raises a
-`MoralGraphError`: never a half translation.
+`MoralGraphError`: never a half translation. A translation requested is not requested again
+for `REQUEST_AGAIN_SECONDS` (per value, language and wording; a mark in Redis).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from moralgraph.selectors.translations import (
     translations_missing,
     value_wording_hash,
 )
+from moralgraph.services.rebuild_marks import work_claim
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +47,10 @@ TRANSLATION_PROMPT = "value_translation"
 TRANSLATION_PROMPT_VERSION = 1
 # The sweep requests at most this many translations at a time (the rest at its next run).
 SWEEP_MAX_REQUESTS = 200
+# A translation requested is not requested again for this long (the same wording, the same
+# language): a task still queued, or a model that keeps failing on it, is not sent again at
+# every sweep.
+REQUEST_AGAIN_SECONDS = 15 * 60
 
 
 def translations_available(*, gateway: Gateway | None = None) -> bool:
@@ -197,11 +203,23 @@ def value_translate(
 _WORDING_FIELDS = ("id", "title", "description", "policies", "language")
 
 
-def _request(pairs: list[tuple[int, str]]) -> list[tuple[int, str]]:
+def _request(
+    pairs: list[tuple[int, str]], values: list[Value], limit: int | None = None
+) -> list[tuple[int, str]]:
+    """Send the translations asked for (at most `limit`), except those requested lately for
+    the same wording."""
+    hashes = {value.pk: value_wording_hash(value) for value in values}
+    sent: list[tuple[int, str]] = []
     for value_id, target in pairs:
+        if limit is not None and len(sent) >= limit:
+            break
+        what = f"translate:{value_id}:{target}:{hashes[value_id][:16]}"
+        if work_claim(what=what, seconds=REQUEST_AGAIN_SECONDS):
+            sent.append((value_id, target))
+    for value_id, target in sent:
         send = functools.partial(current_app.send_task, TRANSLATE_TASK, args=[value_id, target])
         transaction.on_commit(send, robust=True)
-    return pairs
+    return sent
 
 
 def values_translate_request(*, value_ids: Iterable[int]) -> list[tuple[int, str]]:
@@ -213,8 +231,8 @@ def values_translate_request(*, value_ids: Iterable[int]) -> list[tuple[int, str
     if not ids or not translations_available():
         return []
     values = Value.objects.filter(pk__in=ids, status=Value.Status.ACTIVE).exclude(language="")
-    values = values.only(*_WORDING_FIELDS)
-    return _request(translations_missing(values=list(values), languages=translation_languages()))
+    rows = list(values.only(*_WORDING_FIELDS))
+    return _request(translations_missing(values=rows, languages=translation_languages()), rows)
 
 
 def values_translations_sweep(*, limit: int = SWEEP_MAX_REQUESTS) -> int:
@@ -227,6 +245,6 @@ def values_translations_sweep(*, limit: int = SWEEP_MAX_REQUESTS) -> int:
     values = Value.objects.filter(study_id__in=open_ids, status=Value.Status.ACTIVE).exclude(
         language=""
     )
-    values = values.only(*_WORDING_FIELDS)
-    missing = translations_missing(values=list(values), languages=translation_languages())
-    return len(_request(missing[:limit]))
+    rows = list(values.only(*_WORDING_FIELDS))
+    missing = translations_missing(values=rows, languages=translation_languages())
+    return len(_request(missing, rows, limit))

@@ -271,6 +271,23 @@ def test_the_sweep_asks_for_what_open_studies_still_lack(
     assert sent == []
 
 
+def test_a_translation_requested_lately_is_not_requested_again_until_its_wording_changes(
+    fake_llm: FakeLLMServer, django_capture_on_commit_callbacks: Any
+) -> None:
+    """A task still queued, or a model that keeps failing on a value, is not sent again at
+    every sweep; a new wording is a new translation, requested at once."""
+    value = _spanish_value(make_study())
+    with tasks_sent() as sent, django_capture_on_commit_callbacks(execute=True):
+        assert values_translations_sweep() == 2
+        assert values_translations_sweep() == 0
+        assert values_translate_request(value_ids=[value.pk]) == []
+    assert sorted(args for _, args in sent) == [(value.pk, "ar"), (value.pk, "en")]
+    Value.objects.filter(pk=value.pk).update(title="Cuidar a una amiga sin mentir nunca")
+    with tasks_sent() as sent, django_capture_on_commit_callbacks(execute=True):
+        assert values_translations_sweep() == 2
+    assert len(sent) == 2
+
+
 def test_the_task_named_by_requests_translates(fake_llm: FakeLLMServer) -> None:
     value = _spanish_value(make_study())
     fake_llm.script({"json": ENGLISH})

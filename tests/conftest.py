@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 import redis
 from django.conf import settings
-from django.db import connections
+from django.db import OperationalError, connections
 from django.test import override_settings
+from psycopg.errors import DeadlockDetected
 
 from inference.testing import FakeLLMServer
 from tests.support.processes import (
@@ -22,6 +23,9 @@ from tests.support.processes import (
     wait_db_quiet,
 )
 from tests.support.reference import reference_data_for_tests
+
+# How many times a test's flush is tried when PostgreSQL aborts it to break a deadlock.
+FLUSH_ATTEMPTS = 5
 
 # The browser tests are their own pytest invocation (`make test` runs them second, with
 # MGE_BROWSER_TESTS=1): they need Chromium and DJANGO_ALLOW_ASYNC_UNSAFE.
@@ -112,6 +116,31 @@ def _servers_quiet_before_flush(request: pytest.FixtureRequest) -> Iterator[None
     request.getfixturevalue("_django_db_helper")
     yield
     wait_db_quiet()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_survives_a_late_task() -> Iterator[None]:
+    """The wait above cannot see a task still on its way: sent at the test's last commit, the
+    worker may pick it up just after the wait, and its transaction then takes its locks while
+    the flush's TRUNCATE takes its own; PostgreSQL breaks the deadlock by aborting one (seen in
+    CI: the flush). An aborted flush waits for the subprocesses again and is tried again."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    original = DatabaseOperations.execute_sql_flush
+
+    def execute_sql_flush(self: DatabaseOperations, sql_list: list[str]) -> None:
+        for attempt in range(1, FLUSH_ATTEMPTS + 1):
+            try:
+                original(self, sql_list)
+                return
+            except OperationalError as exc:
+                if not isinstance(exc.__cause__, DeadlockDetected) or attempt == FLUSH_ATTEMPTS:
+                    raise
+                wait_db_quiet()
+
+    DatabaseOperations.execute_sql_flush = execute_sql_flush  # type: ignore[method-assign,assignment]
+    yield
+    DatabaseOperations.execute_sql_flush = original  # type: ignore[method-assign]
 
 
 @pytest.fixture

@@ -61,8 +61,14 @@ def test_a_vote_is_reflected_in_a_snapshot_by_the_worker(celery_worker: ManagedP
     (edge,) = [e for e in snapshot.document["edges"] if (e["from"], e["to"]) == (a.pk, b.pk)]
     assert edge["counts"]["markedWiser"] == 1
     assert edge["contexts"] == ["When in doubt"]
-    state = GraphRebuildState.objects.get(study=study)
-    assert state.last_snapshot_id == snapshot.pk
+    # The snapshot is stored a moment before the worker records it in the rebuild state.
+
+    def recorded() -> GraphRebuildState | None:
+        state = GraphRebuildState.objects.get(study=study)
+        return state if state.last_snapshot_id == snapshot.pk else None
+
+    state = wait_until(recorded, timeout=30, what="the rebuild state naming the snapshot")
+    assert isinstance(state, GraphRebuildState)
     assert state.running_since is None
     assert "Task moralgraph.tasks.snapshot_rebuild[" in celery_worker.log()
 

@@ -24,7 +24,19 @@ def send(page: Page, text: str) -> None:
     box = page.get_by_label("Your message")
     box.fill(text)
     box.press("Enter")
-    expect(answered).to_have_count(before + 1)
+    try:
+        # A first answer waits for the socket to open and replay: generous on a busy machine.
+        expect(answered).to_have_count(before + 1, timeout=15_000)
+    except AssertionError as exc:
+        seen = page.evaluate(
+            """() => ({
+                socket: document.querySelector("[data-socket]")?.dataset.socket,
+                status: document.getElementById("status")?.textContent,
+                problem: document.getElementById("error")?.textContent,
+                box: document.querySelector("textarea")?.value,
+            })"""
+        )
+        raise AssertionError(f"no answer to {text!r}; the page showed {seen}") from exc
     expect(page.get_by_role("button", name="Send")).to_be_enabled()
 
 

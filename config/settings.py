@@ -307,8 +307,9 @@ TEMPLATES[0]["OPTIONS"]["context_processors"].append(  # type: ignore[index]
 # by every server process), else this process's memory (`make run`'s single process).
 if REDIS_URL:
     # Sessions read from Redis, written through to the database: a page's session costs no
-    # query (when Redis is down, Django falls back to the database and logs it).
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    # query. While Redis is down they are read from and written to the database alone, logged
+    # (config/sessions.py; Django's cached_db answered 500 then).
+    SESSION_ENGINE = "config.sessions"
     CACHES = {
         "default": {
             "BACKEND": "config.cache.SharedClientRedisCache",

@@ -369,8 +369,3 @@ if isinstance(DATABASES["default"].get("OPTIONS", {}).get("pool"), dict):
     DATABASES["default"]["OPTIONS"]["pool"]["timeout"] = env.float(
         "DATABASE_POOL_TIMEOUT", default=5.0
     )
-
-# --- HTTP: threads per web process ---------------------------------------------------------
-# Each HTTP request runs on one of these threads (config/http_handler.py), so a request waiting
-# on the database does not hold up the others. Keep DATABASE_POOL_MAX above it.
-MGE_HTTP_THREADS = env.int("MGE_HTTP_THREADS", default=8)

@@ -9,7 +9,8 @@ time). Building Django's own `RedisCacheClient` per request cost more again: red
 `DriverInfo` reads the package's installed metadata from disk each time (a tenth of a vote
 request's CPU under load). Pools, clients and Django's client wrapper are safe to share between
 threads and requests (each command borrows a connection from the pool), so this backend keeps
-one of each per server and options for the process. Everything else is Django's.
+one wrapper per servers and options for the process, and the wrapper one pool and one client
+per server. Everything else is Django's.
 """
 
 from __future__ import annotations
@@ -20,27 +21,36 @@ from typing import Any
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from django.utils.functional import cached_property
 
-_shared: dict[tuple[str, str], tuple[Any, Any]] = {}  # (server, options) -> (pool, client)
 _wrappers: dict[tuple[tuple[str, ...], str], SharedClientRedisCacheClient] = {}
 _lock = threading.Lock()
 
 
 class SharedClientRedisCacheClient(RedisCacheClient):
+    """Django's client wrapper, one per process (see `SharedClientRedisCache._cache`): it keeps
+    its connection pools (as Django's does) and a `redis.Redis` per pool (Django's builds one
+    per call)."""
+
+    def __init__(self, servers: list[str], **options: Any) -> None:
+        super().__init__(servers, **options)
+        self._clients: dict[int, Any] = {}  # pool index -> redis.Redis
+
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
         django_client: Any = self  # the attributes below are Django's, not in its stubs
-        server = django_client._servers[django_client._get_connection_pool_index(write)]
-        options = django_client._pool_options  # settings' OPTIONS plus objects Django adds
-        plain = sorted((k, v) for k, v in options.items() if isinstance(v, str | int | float))
-        shared_key = (server, repr(plain))
-        found = _shared.get(shared_key)
-        if found is None:
+        index = django_client._get_connection_pool_index(write)
+        client = self._clients.get(index)
+        if client is None:
             with _lock:
-                found = _shared.get(shared_key)
-                if found is None:
-                    pool = django_client._pool_class.from_url(server, **django_client._pool_options)
-                    found = (pool, django_client._client(connection_pool=pool))
-                    _shared[shared_key] = found
-        return found[1]
+                client = self._clients.get(index)
+                if client is None:
+                    pool = django_client._pools.get(index)
+                    if pool is None:  # made here, for this index (Django's draws a new one)
+                        pool = django_client._pool_class.from_url(
+                            django_client._servers[index], **django_client._pool_options
+                        )
+                        django_client._pools[index] = pool
+                    client = django_client._client(connection_pool=pool)
+                    self._clients[index] = client
+        return client
 
 
 class SharedClientRedisCache(RedisCache):

@@ -208,11 +208,14 @@ def _request(
 ) -> list[tuple[int, str]]:
     """Send the translations asked for (at most `limit`), except those requested lately for
     the same wording."""
-    hashes = {value.pk: value_wording_hash(value) for value in values}
+    by_id = {value.pk: value for value in values}
+    hashes: dict[int, str] = {}  # only the values still missing a translation
     sent: list[tuple[int, str]] = []
     for value_id, target in pairs:
         if limit is not None and len(sent) >= limit:
             break
+        if value_id not in hashes:
+            hashes[value_id] = value_wording_hash(by_id[value_id])
         what = f"translate:{value_id}:{target}:{hashes[value_id][:16]}"
         if work_claim(what=what, seconds=REQUEST_AGAIN_SECONDS):
             sent.append((value_id, target))
